@@ -1,0 +1,3 @@
+global using System.Text.Json.Serialization;
+global using AnalysisFacility.Operator.Runtime.Schema;
+global using k8s.Models;
