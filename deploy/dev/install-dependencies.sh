@@ -15,7 +15,10 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 log() { echo "[install-dependencies] $*" >&2; }
 
 PACKAGES=(etcd-server xrootd-server xrootd-client xrootd-scitokens-plugins scitokens-cpp jupyterhub
-          python3-distributed python3-kubernetes bindfs openssl curl jq rsync golang-go)
+          python3-distributed python3-kubernetes bindfs openssl curl jq rsync golang-go
+          golang-github-modern-go-reflect2-dev)
+# Bump when the way the binaries are built changes, so cached binaries from an older recipe are rebuilt.
+BUILD_ID="k8s-1.20.2-reflect2-1.0.2"
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -33,7 +36,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-if [ -x "$BIN_DIR/kube-apiserver" ] && [ -x "$BIN_DIR/kube-controller-manager" ] && [ -x "$BIN_DIR/kubectl" ]; then
+if [ -x "$BIN_DIR/kube-apiserver" ] && [ -x "$BIN_DIR/kube-controller-manager" ] && [ -x "$BIN_DIR/kubectl" ] \
+   && [ "$(cat "$BIN_DIR/.build-id" 2>/dev/null)" = "$BUILD_ID" ]; then
   log "control plane binaries cached in $BIN_DIR"
   exit 0
 fi
@@ -64,6 +68,16 @@ if [ -z "$SRC" ]; then
   tar -xf "$(ls kubernetes_*.orig.tar.* | head -n1)" -C "$WORK/src" --strip-components=1
 fi
 cd "$WORK/src"
+# Kubernetes 1.20 vendors reflect2 1.0.1, whose map iteration crashes binaries built with Go >= 1.18
+# ("fatal error: fault" in aeshashbody when the apiserver encodes a map). Debian's reflect2 1.0.2 is the fix.
+REFLECT2=/usr/share/gocode/src/github.com/modern-go/reflect2
+if [ ! -f vendor/github.com/modern-go/reflect2/go_above_118.go ]; then
+  log "replacing vendored reflect2 with $REFLECT2 (Go >= 1.18 compatibility)"
+  rm -rf vendor/github.com/modern-go/reflect2
+  mkdir -p vendor/github.com/modern-go/reflect2
+  find "$REFLECT2" -maxdepth 1 \( -name '*.go' -o -name '*.s' \) ! -name '*_test.go' -exec cp {} vendor/github.com/modern-go/reflect2/ \;
+  # go_above_118.go needs these build tags to be honoured under vendor mode; keep go.mod's version line as is.
+fi
 mkdir -p .go/src/k8s.io
 [ -e .go/src/k8s.io/kubernetes ] || ln -s ../../.. .go/src/k8s.io/kubernetes
 log "building kube-apiserver, kube-controller-manager and kubectl (several minutes on 2 cores)"
@@ -79,6 +93,7 @@ fi
 for b in kube-apiserver kube-controller-manager kubectl; do
   install -m 0755 "_output/bin/$b" "$BIN_DIR/$b"
 done
+echo "$BUILD_ID" > "$BIN_DIR/.build-id"
 log "control plane binaries installed in $BIN_DIR"
 # The build tree is 1.3 GB; keep only the binaries.
 cd "$CACHE_DIR" && rm -rf "$WORK/src"

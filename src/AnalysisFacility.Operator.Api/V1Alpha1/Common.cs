@@ -1,4 +1,5 @@
 using k8s;
+using AnalysisFacility.Operator.Runtime.Status;
 
 namespace AnalysisFacility.Operator.Api.V1Alpha1;
 
@@ -47,28 +48,6 @@ public abstract class CustomResource<TSpec, TStatus> : IKubernetesObject<V1Objec
     [JsonPropertyName("metadata")] public V1ObjectMeta Metadata { get; set; } = new();
     [JsonPropertyName("spec")] public TSpec Spec { get; set; } = new();
     [JsonPropertyName("status")] public TStatus Status { get; set; } = new();
-}
-
-/// <summary>A condition in the Kubernetes convention (metav1.Condition).</summary>
-public sealed class Condition
-{
-    [Doc("Type of condition in CamelCase, e.g. Ready.")]
-    [Required] public string Type { get; set; } = "";
-
-    [Doc("Status of the condition: True, False or Unknown.")]
-    [Required, Enum("True", "False", "Unknown")] public string Status { get; set; } = "Unknown";
-
-    [Doc("Machine-readable reason for the last transition, in CamelCase.")]
-    public string? Reason { get; set; }
-
-    [Doc("Human-readable details of the last transition.")]
-    public string? Message { get; set; }
-
-    [Doc("When the condition last changed status (RFC 3339).")]
-    public DateTime? LastTransitionTime { get; set; }
-
-    [Doc("The metadata.generation the condition was computed from.")]
-    public long? ObservedGeneration { get; set; }
 }
 
 /// <summary>Status fields common to every kind.</summary>

@@ -1,0 +1,294 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using AnalysisFacility.Operator.Runtime.Client;
+using k8s;
+using k8s.Models;
+using Serilog;
+
+namespace AnalysisFacility.Operator.Runtime.Cache;
+
+public enum InformerEventType { Added, Modified, Deleted, Resync }
+
+/// <summary>Options of one informer.</summary>
+public sealed record InformerOptions
+{
+    /// <summary>Namespaces to watch; empty watches all namespaces (or the cluster for cluster-scoped kinds).</summary>
+    public IReadOnlyList<string> Namespaces { get; init; } = [];
+    /// <summary>Only objects matching this selector are cached (cache only what you own).</summary>
+    public string? LabelSelector { get; init; }
+    /// <summary>Every handler sees every cached object again this often (level-triggered safety net).</summary>
+    public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
+    public int PageSize { get; init; } = 500;
+    /// <summary>Server-side watch timeout; the actual value is jittered so watches do not reconnect in lockstep.</summary>
+    public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Non-generic view of an informer, for the manager, health checks and the applier.</summary>
+public interface IInformer
+{
+    ResourceType Type { get; }
+    Type ObjectType { get; }
+    bool HasSynced { get; }
+    /// <summary>Last time the API server sent anything (event, bookmark or list) on any of this informer's streams.</summary>
+    DateTime LastContact { get; }
+    int Count { get; }
+    /// <summary>Times the informer listed from scratch (first sync, 410 Gone, errors).</summary>
+    long Relists { get; }
+    IKubernetesObject<V1ObjectMeta>? Get(ObjectKey key);
+    /// <summary>Puts an object just written by this process into the cache, ahead of its watch event.</summary>
+    void Upsert(JsonObject live);
+    Task RunAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// List+watch informer with a shared in-memory cache. Lists with pagination, watches from the list's
+/// resourceVersion with bookmarks, relists on 410 Gone (diffing against the cache so deletions missed while
+/// disconnected are seen), reconnects with jittered backoff, and bounds every watch so a half-open connection
+/// cannot hang it.
+/// </summary>
+public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    private readonly KubernetesApi _api;
+    private readonly InformerOptions _options;
+    private readonly ILogger _log;
+    private readonly ConcurrentDictionary<ObjectKey, T> _cache = new();
+    private readonly List<Action<InformerEventType, T>> _handlers = [];
+    private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _lastContactTicks = DateTime.UtcNow.Ticks;
+    private long _relists;
+    private int _pendingNamespaces;
+
+    public Informer(KubernetesApi api, ResourceType type, InformerOptions options, ILogger log)
+    {
+        _api = api;
+        Type = type;
+        _options = options;
+        _log = log.ForContext("Informer", type.ToString());
+        _pendingNamespaces = Math.Max(1, options.Namespaces.Count);
+    }
+
+    public ResourceType Type { get; }
+    public Type ObjectType => typeof(T);
+    public bool HasSynced => _synced.Task.IsCompleted;
+    public Task Synced => _synced.Task;
+    public DateTime LastContact => new(Interlocked.Read(ref _lastContactTicks), DateTimeKind.Utc);
+    public int Count => _cache.Count;
+    public long Relists => Interlocked.Read(ref _relists);
+
+    /// <summary>Registers a handler; handlers must be fast and only enqueue work.</summary>
+    public void AddHandler(Action<InformerEventType, T> handler)
+    {
+        lock (_handlers) _handlers.Add(handler);
+    }
+
+    public T? Get(ObjectKey key) => _cache.TryGetValue(key, out var value) ? value : null;
+    IKubernetesObject<V1ObjectMeta>? IInformer.Get(ObjectKey key) => Get(key);
+
+    public IReadOnlyList<T> List(string? @namespace = null) =>
+        _cache.Values.Where(o => @namespace is null || o.Metadata.NamespaceProperty == @namespace).ToList();
+
+    public void Upsert(JsonObject live)
+    {
+        var obj = Deserialize(live);
+        _cache[ObjectKey.Of(obj)] = obj;
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var namespaces = _options.Namespaces.Count == 0 || !Type.Namespaced ? [null] : _options.Namespaces.Cast<string?>().ToList();
+        _pendingNamespaces = namespaces.Count;
+        var loops = namespaces.Select(ns => Task.Run(() => ListAndWatchLoopAsync(ns, cancellationToken), cancellationToken)).ToList();
+        var resync = Task.Run(() => ResyncLoopAsync(cancellationToken), cancellationToken);
+        try
+        {
+            await Task.WhenAll(loops.Append(resync));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // shutting down
+        }
+    }
+
+    private async Task ListAndWatchLoopAsync(string? @namespace, CancellationToken cancellationToken)
+    {
+        var resourceVersion = "";
+        var failures = 0;
+        var firstList = true;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (resourceVersion.Length == 0)
+                {
+                    resourceVersion = await RelistAsync(@namespace, cancellationToken);
+                    if (firstList)
+                    {
+                        firstList = false;
+                        if (Interlocked.Decrement(ref _pendingNamespaces) == 0) _synced.TrySetResult();
+                    }
+                }
+                resourceVersion = await WatchAsync(@namespace, resourceVersion, cancellationToken);
+                failures = 0;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (KubernetesApiException e) when (e.IsGone)
+            {
+                // Our resourceVersion is older than etcd's compaction window: start again from a fresh list.
+                _log.Information("Watch resourceVersion expired, relisting");
+                resourceVersion = "";
+            }
+            catch (Exception e)
+            {
+                failures++;
+                var delay = Backoff(failures);
+                _log.Warning("List/watch of {Resource} failed ({Error}); retrying in {DelayMs} ms", Type.ToString(), e.Message, (int)delay.TotalMilliseconds);
+                // After repeated failures relist: the server may have restarted with other resource versions.
+                if (failures >= 3) resourceVersion = "";
+                try
+                {
+                    await Task.Delay(delay, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task<string> RelistAsync(string? @namespace, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _relists);
+        var seen = new HashSet<ObjectKey>();
+        string? continueToken = null;
+        string resourceVersion;
+        do
+        {
+            var page = await _api.ListAsync(Type, @namespace, _options.LabelSelector, _options.PageSize, continueToken, cancellationToken);
+            Touch();
+            foreach (var item in page.Items)
+            {
+                var obj = Deserialize(item);
+                var key = ObjectKey.Of(obj);
+                seen.Add(key);
+                var previous = Get(key);
+                _cache[key] = obj;
+                if (previous is null) Dispatch(InformerEventType.Added, obj);
+                else if (previous.Metadata.ResourceVersion != obj.Metadata.ResourceVersion) Dispatch(InformerEventType.Modified, obj);
+            }
+            resourceVersion = page.ResourceVersion;
+            continueToken = page.Continue;
+        }
+        while (continueToken is not null);
+
+        // Objects deleted while we were not watching.
+        foreach (var (key, obj) in _cache.Where(e => @namespace is null || e.Key.Namespace == @namespace).ToList())
+        {
+            if (!seen.Contains(key) && _cache.TryRemove(key, out _)) Dispatch(InformerEventType.Deleted, obj);
+        }
+        _log.Debug("Listed {Count} objects at resourceVersion {ResourceVersion}", seen.Count, resourceVersion);
+        return resourceVersion;
+    }
+
+    private async Task<string> WatchAsync(string? @namespace, string resourceVersion, CancellationToken cancellationToken)
+    {
+        var timeoutSeconds = (int)(_options.WatchTimeout.TotalSeconds * (0.8 + 0.4 * Random.Shared.NextDouble()));
+        using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The server closes the watch after timeoutSeconds; if it does not (half-open connection), we do.
+        watchdog.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds + 30));
+        try
+        {
+            await foreach (var watchEvent in _api.WatchAsync(Type, @namespace, _options.LabelSelector, resourceVersion, timeoutSeconds, watchdog.Token))
+            {
+                Touch();
+                var rv = watchEvent.Object["metadata"]?["resourceVersion"]?.GetValue<string>();
+                if (watchEvent.Type == "BOOKMARK")
+                {
+                    if (rv is not null) resourceVersion = rv;
+                    continue;
+                }
+                var obj = Deserialize(watchEvent.Object);
+                var key = ObjectKey.Of(obj);
+                switch (watchEvent.Type)
+                {
+                    case "ADDED":
+                    case "MODIFIED":
+                        var existed = _cache.ContainsKey(key);
+                        _cache[key] = obj;
+                        Dispatch(existed ? InformerEventType.Modified : InformerEventType.Added, obj);
+                        break;
+                    case "DELETED":
+                        _cache.TryRemove(key, out _);
+                        Dispatch(InformerEventType.Deleted, obj);
+                        break;
+                }
+                if (rv is not null) resourceVersion = rv;
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            _log.Information("Watch idle past its deadline; reconnecting");
+        }
+        catch (HttpRequestException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Dropped connection: resume from the last resourceVersion we saw.
+            _log.Information("Watch connection dropped ({Error}); resuming", e.Message);
+            await Task.Delay(Backoff(1), cancellationToken);
+        }
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            _log.Information("Watch stream ended ({Error}); resuming", e.Message);
+            await Task.Delay(Backoff(1), cancellationToken);
+        }
+        return resourceVersion;
+    }
+
+    private async Task ResyncLoopAsync(CancellationToken cancellationToken)
+    {
+        if (_options.ResyncPeriod <= TimeSpan.Zero) return;
+        try
+        {
+            await _synced.Task.WaitAsync(cancellationToken);
+            using var timer = new PeriodicTimer(_options.ResyncPeriod);
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                foreach (var obj in _cache.Values) Dispatch(InformerEventType.Resync, obj);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // shutting down
+        }
+    }
+
+    private void Dispatch(InformerEventType type, T obj)
+    {
+        Action<InformerEventType, T>[] handlers;
+        lock (_handlers) handlers = [.. _handlers];
+        foreach (var handler in handlers)
+        {
+            try
+            {
+                handler(type, obj);
+            }
+            catch (Exception e)
+            {
+                _log.Error(e, "Informer handler failed for {Key}", ObjectKey.Of(obj).ToString());
+            }
+        }
+    }
+
+    private static T Deserialize(JsonObject json) => KubernetesJson.Deserialize<T>(json.ToJsonString());
+
+    private void Touch() => Interlocked.Exchange(ref _lastContactTicks, DateTime.UtcNow.Ticks);
+
+    private TimeSpan Backoff(int failures)
+    {
+        var baseMs = Math.Min(_options.MaxBackoff.TotalMilliseconds, 200 * Math.Pow(2, Math.Min(failures, 10)));
+        return TimeSpan.FromMilliseconds(baseMs * (0.5 + Random.Shared.NextDouble() / 2));
+    }
+}
