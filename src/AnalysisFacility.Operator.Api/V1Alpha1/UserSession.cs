@@ -47,6 +47,9 @@ public sealed class UserSessionSpec
 
     [Doc("Stop the session this long after it was created (duration, e.g. 12h). The facility's culling applies as well.")]
     [Pattern(Patterns.Duration)] public string? Ttl { get; set; }
+
+    [Doc("Secret (same namespace) whose keys become environment variables of the notebook server: the JUPYTERHUB_* variables the hub's spawner writes (API token, OAuth client, service URL).")]
+    [Pattern(Patterns.DnsSubdomain)] public string? HubEnvSecretName { get; set; }
 }
 
 public sealed class SessionUser

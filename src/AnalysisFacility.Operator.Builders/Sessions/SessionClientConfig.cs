@@ -1,0 +1,97 @@
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using YamlDotNet.Serialization;
+
+namespace AnalysisFacility.Operator.Builders.Sessions;
+
+/// <summary>
+/// The client configuration of a session: environment variables (HTCondor, Triton, MLflow, XCache, Dask) and the
+/// files dask.yaml and servicex.yaml, all kept in one ConfigMap.
+/// </summary>
+public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Environment, string DaskYaml, string? ServiceXYaml)
+{
+    public const string DaskKey = "dask.yaml";
+    public const string ServiceXKey = "servicex.yaml";
+
+    /// <summary>Where the ConfigMap's files appear in the notebook container.</summary>
+    public const string MountPath = "/etc/analysisfacility/client";
+    /// <summary>Directory dask reads as its system configuration (DASK_ROOT_CONFIG), so ~/.config/dask still overrides it.</summary>
+    public const string DaskDirectory = MountPath + "/dask";
+    /// <summary>
+    /// The ServiceX client looks for servicex.yaml from the working directory up to '/', then in the home directory;
+    /// a file at the root is therefore found from anywhere while a user's own file still wins.
+    /// </summary>
+    public const string ServiceXPath = "/servicex.yaml";
+    /// <summary>Where the CA bundle for HTCondor's SSL (used to protect the token exchange) is mounted.</summary>
+    public const string CaMountPath = "/etc/analysisfacility/ca";
+    public const string SystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+
+    public static SessionClientConfig Build(AnalysisFacilitySpec facility, SessionContext context, string tokenFilePath)
+    {
+        var env = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var endpoints = context.Endpoints;
+
+        if (facility.HTCondor.Enabled && endpoints.Collector is not null)
+        {
+            env["_condor_COLLECTOR_HOST"] = endpoints.Collector;
+            if (endpoints.Schedd is not null) env["_condor_SCHEDD_HOST"] = endpoints.Schedd;
+            env["_condor_SEC_DEFAULT_AUTHENTICATION_METHODS"] = "SCITOKENS";
+            env["_condor_SCITOKENS_FILE"] = tokenFilePath;
+            env["_condor_AUTH_SSL_CLIENT_CAFILE"] = context.CaBundle is null ? SystemCaBundle : $"{CaMountPath}/ca.crt";
+        }
+
+        var bucket = facility.Triton.ModelRepository;
+        if (facility.Triton.Enabled)
+        {
+            if (endpoints.Triton is not null) env["TRITON_URL"] = endpoints.Triton;
+            if (bucket is not null)
+            {
+                env["TRITON_BUCKET_HOST"] = bucket.Host;
+                env["TRITON_BUCKET_PORT"] = bucket.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                env["TRITON_BUCKET_NAME"] = bucket.Bucket;
+            }
+        }
+        if (facility.Mlflow.Enabled && endpoints.Mlflow is not null) env["MLFLOW_TRACKING_URI"] = endpoints.Mlflow;
+        if (endpoints.XCache is not null) env["XCACHE_ENDPOINT"] = endpoints.XCache;
+        if (endpoints.ServiceX is not null) env["SERVICEX_ENDPOINT"] = endpoints.ServiceX;
+        env["DASK_ROOT_CONFIG"] = DaskDirectory;
+
+        var serviceX = facility.ServiceX.Enabled && endpoints.ServiceX is not null ? ServiceXYamlFor(endpoints.ServiceX) : null;
+        return new SessionClientConfig(env, DaskYamlFor(facility.Dask, context.DaskSchedulerAddress), serviceX);
+    }
+
+    /// <summary>
+    /// Dask configuration: "scheduler-address" makes a bare distributed.Client() connect to the session's cluster;
+    /// the analysisfacility section tells notebooks and tools what workers the facility runs.
+    /// </summary>
+    private static string DaskYamlFor(DaskDefaults dask, string? schedulerAddress)
+    {
+        var document = new Dictionary<string, object>();
+        if (schedulerAddress is not null) document["scheduler-address"] = schedulerAddress;
+        document["analysisfacility"] = new Dictionary<string, object>
+        {
+            ["worker"] = new Dictionary<string, object>
+            {
+                ["image"] = dask.WorkerImage,
+                ["cores"] = dask.WorkerCores,
+                ["memory"] = dask.WorkerMemory,
+            },
+            ["max-workers"] = dask.MaxWorkersPerCluster,
+        };
+        return Serialize(document);
+    }
+
+    /// <summary>servicex.yaml as the ServiceX client reads it: one endpoint, made the default.</summary>
+    private static string ServiceXYamlFor(string endpoint)
+    {
+        const string name = "analysisfacility";
+        var document = new Dictionary<string, object>
+        {
+            ["api_endpoints"] = new List<object> { new Dictionary<string, object> { ["name"] = name, ["endpoint"] = endpoint } },
+            ["default_endpoint"] = name,
+        };
+        return Serialize(document);
+    }
+
+    private static string Serialize(object document) =>
+        new SerializerBuilder().WithQuotingNecessaryStrings().Build().Serialize(document);
+}

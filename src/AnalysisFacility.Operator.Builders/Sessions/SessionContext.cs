@@ -1,0 +1,95 @@
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using k8s.Models;
+
+namespace AnalysisFacility.Operator.Builders.Sessions;
+
+/// <summary>
+/// What the controller has resolved for one session before building it: the pieces that come from other objects
+/// (facility status, the session's DaskCluster, the token Secret) rather than from the two specs.
+/// </summary>
+public sealed record SessionContext
+{
+    /// <summary>Store directory of the user (see <see cref="SessionStore.ResolveStoreName"/>); null mounts the nobody directory read-only.</summary>
+    public string? StoreName { get; init; }
+
+    /// <summary>Addresses of the facility's services as the session pod reaches them.</summary>
+    public SessionServiceEndpoints Endpoints { get; init; } = new();
+
+    /// <summary>Scheduler address of the session's DaskCluster (e.g. tls://alice.dask.coffea.casa:8786), when it has one.</summary>
+    public string? DaskSchedulerAddress { get; init; }
+
+    /// <summary>Name of the Secret holding the user's token (made by the token builder); handed to the token delivery.</summary>
+    public required string TokenSecretName { get; init; }
+
+    /// <summary>ConfigMap key with the CA certificate HTCondor clients verify the schedd's SSL certificate with; the system bundle when null.</summary>
+    public ConfigMapKey? CaBundle { get; init; }
+
+    /// <summary>Labels of the hub pods, the only ones allowed to reach the notebook server. Defaults to the facility's hub component.</summary>
+    public IReadOnlyDictionary<string, string>? HubPodSelector { get; init; }
+
+    /// <summary>
+    /// Address ranges of the cluster (pods, services, nodes). "External" egress means everything outside them;
+    /// defaults to the private ranges (RFC 1918, RFC 6598 and IPv6 ULA).
+    /// </summary>
+    public IReadOnlyList<string> ClusterCidrs { get; init; } = DefaultClusterCidrs;
+
+    /// <summary>More destinations a session may reach (e.g. an S3 gateway in another namespace such as rook-ceph).</summary>
+    public IReadOnlyList<V1NetworkPolicyPeer> ExtraEgressPeers { get; init; } = [];
+
+    public static readonly IReadOnlyList<string> DefaultClusterCidrs =
+        ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"];
+}
+
+/// <summary>A key of a ConfigMap in the session's namespace.</summary>
+public sealed record ConfigMapKey(string Name, string Key);
+
+/// <summary>Facility service addresses written into the session's client configuration; null ones are left out.</summary>
+public sealed record SessionServiceEndpoints
+{
+    /// <summary>HTCondor collector host:port.</summary>
+    public string? Collector { get; init; }
+    /// <summary>HTCondor schedd host (its name in the collector).</summary>
+    public string? Schedd { get; init; }
+    /// <summary>ServiceX URL.</summary>
+    public string? ServiceX { get; init; }
+    /// <summary>Triton HTTP URL.</summary>
+    public string? Triton { get; init; }
+    /// <summary>MLflow tracking URI.</summary>
+    public string? Mlflow { get; init; }
+    /// <summary>XCache root:// endpoint.</summary>
+    public string? XCache { get; init; }
+
+    /// <summary>The endpoints as the facility controller publishes them in its status.</summary>
+    public static SessionServiceEndpoints From(FacilityEndpoints endpoints) => new()
+    {
+        Collector = endpoints.Collector,
+        Schedd = endpoints.Schedd,
+        ServiceX = endpoints.ServiceX,
+        Triton = endpoints.Triton,
+        Mlflow = endpoints.Mlflow,
+        XCache = endpoints.XCache,
+    };
+}
+
+/// <summary>
+/// The extension point through which the token builder (Builders/Tokens) puts the user's token into the pod:
+/// volumes, environment, init container and refresher sidecar. The session builder only needs to know where the
+/// token file ends up, so the HTCondor client can be pointed at it.
+/// </summary>
+public interface ISessionTokenDelivery
+{
+    /// <summary>Absolute path of the token file inside the notebook container.</summary>
+    string TokenFilePath { get; }
+
+    /// <summary>Adds the token pieces to the pod. Called once, after the notebook container is complete.</summary>
+    void Decorate(SessionTokenTarget target);
+}
+
+/// <summary>Everything the token delivery may need to decorate the pod.</summary>
+public sealed record SessionTokenTarget(
+    V1PodSpec PodSpec,
+    V1Container Notebook,
+    string TokenSecretName,
+    long RunAsUser,
+    long FsGroup,
+    string HelperImage);

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Common;
+using AnalysisFacility.Operator.Builders.Sessions;
+using AnalysisFacility.Operator.IntegrationTests.Support;
+using k8s.Models;
+using Facility = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+
+namespace AnalysisFacility.Operator.IntegrationTests.Sessions;
+
+/// <summary>
+/// The hub's spawner module, run with the real Debian python3, jupyterhub 3.0 and python3-kubernetes: it must
+/// import, configure like the hub configures it, and create exactly the objects the operator expects.
+/// </summary>
+public class SpawnerModuleTests
+{
+    // The Debian interpreter, which has the jupyterhub and kubernetes packages (not a pyenv shim).
+    private const string Python = "/usr/bin/python3";
+
+    internal static string ModulePath => Path.Combine(RepositoryRoot.Find(), "charts", "analysisfacility-operator", "files", "analysisfacility_spawner.py");
+
+    private static async Task<string> RunPythonAsync(params string[] arguments)
+    {
+        var (exitCode, output) = await TestProcess.RunAsync(Python, arguments, timeout: TimeSpan.FromMinutes(1));
+        exitCode.Should().Be(0, output);
+        return output;
+    }
+
+    [Fact]
+    public async Task Dry_run_prints_a_session_the_operator_accepts()
+    {
+        var output = await RunPythonAsync(ModulePath, "--dry-run", "--user", "sam.albin@unl.edu", "--facility", "cms-af",
+            "--namespace", "cms", "--email", "sam.albin@unl.edu", "--group", "cms", "--group", "/cms/higgs", "--group", "not a group",
+            "--profile", "gpu", "--env", "JUPYTERHUB_API_TOKEN=secret-value", "--env", "JUPYTERHUB_USER=sam.albin@unl.edu");
+
+        output.Should().NotContain("secret-value", "the dry run must never print a token");
+        var document = JsonNode.Parse(output)!;
+        var session = k8s.KubernetesJson.Deserialize<UserSession>(document["userSession"]!.ToJsonString());
+        session.Metadata.Name.Should().Be(SessionNames.ForUser("sam.albin@unl.edu"));
+        session.Metadata.Labels[Labels.User].Should().Be(Labels.SafeValue("sam.albin@unl.edu"));
+        session.Metadata.Labels[Labels.Facility].Should().Be("cms-af");
+        session.Spec.User.Groups.Should().Equal("/cms", "/cms/higgs");
+        session.Spec.Profile.Should().Be("gpu");
+
+        var facility = new Facility
+        {
+            Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cms" },
+            Spec = new AnalysisFacilitySpec { Hub = new HubSpec { Profiles = [new SessionProfile { Name = "gpu", Image = "coffeateam/coffea-casa:gpu", Gpus = 1 }] } },
+        };
+        SessionValidation.Validate(session, facility).Should().BeEmpty();
+
+        var secret = k8s.KubernetesJson.Deserialize<V1Secret>(document["hubEnvSecret"]!.ToJsonString());
+        secret.Metadata.Name.Should().Be(session.Spec.HubEnvSecretName);
+        secret.Metadata.NamespaceProperty.Should().Be("cms");
+        secret.StringData.Keys.Should().BeEquivalentTo("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_USER");
+
+        // What the operator builds from it: the pod takes its hub environment from that Secret.
+        var objects = new SessionBuilder(new NoTokenDeliveryDouble()).Build(session, facility, new SessionContext { TokenSecretName = "t" }).Objects!;
+        objects.Pod.Spec.Containers[0].EnvFrom.Single().SecretRef.Name.Should().Be(secret.Metadata.Name);
+    }
+
+    [Fact]
+    public async Task Spawner_and_operator_name_sessions_identically()
+    {
+        var users = new[] { "alice", "Alice", "sam.albin@unl.edu", "sam-albin-unl-edu", "oksana.shadura@cern.ch", "a_b+c@x.org", "1user", new string('x', 64) };
+
+        var script = $"import sys; sys.path.insert(0, {JsonSerializer.Serialize(Path.GetDirectoryName(ModulePath))}); import analysisfacility_spawner as m; " +
+                     "import json; print(json.dumps([[m.session_name(u), m.label_value(u)] for u in json.loads(sys.argv[1])]))";
+        var output = await RunPythonAsync("-c", script, JsonSerializer.Serialize(users));
+
+        var fromPython = JsonSerializer.Deserialize<string[][]>(output)!;
+        fromPython.Select(p => p[0]).Should().Equal(users.Select(SessionNames.ForUser));
+        fromPython.Select(p => p[1]).Should().Equal(users.Select(Labels.SafeValue));
+    }
+
+    [Fact]
+    public async Task Spawner_class_configures_like_the_hub_configures_it()
+    {
+        var script = $$$"""
+            import sys, json
+            sys.path.insert(0, {{{JsonSerializer.Serialize(Path.GetDirectoryName(ModulePath))}}})
+            from traitlets.config import Config
+            from jupyterhub.spawner import Spawner
+            import analysisfacility_spawner as m
+            c = Config()
+            c.UserSessionSpawner.facility = "cms-af"
+            c.UserSessionSpawner.namespace = "cms"
+            c.UserSessionSpawner.profiles = [{"name": "standard", "display_name": "2 cores", "default": True}, {"name": "gpu", "display_name": "GPU <1>"}]
+            s = m.UserSessionSpawner(config=c)
+            print(json.dumps({
+              "isSpawner": isinstance(s, Spawner),
+              "facility": s.facility, "namespace": s.namespace, "ip": s.ip, "port": s.port, "envKeep": s.env_keep,
+              "form": s.options_form,
+              "options": s.options_from_form({"profile": ["gpu"]}),
+              "identity": m.identity_from_auth_state({"oauth_user": {"email": "u@cern.ch", "groups": ["cms", "/cms/higgs", "bad group"]}}),
+              "progress": m.progress_of({"status": {"phase": "Progressing", "conditions": [
+                  {"type": "TokenIssued", "status": "True"}, {"type": "StorageMounted", "status": "True"},
+                  {"type": "Ready", "status": "False", "message": "Waiting for the notebook pod to start."}]}}),
+              "ready": m.is_ready({"status": {"serverUrl": "http://10.0.0.5:8888", "conditions": [{"type": "Ready", "status": "True"}]}}),
+            }))
+            """;
+        var output = await RunPythonAsync("-c", script);
+
+        var result = JsonNode.Parse(output.Trim().Split('\n').Last())!;
+        result["isSpawner"]!.GetValue<bool>().Should().BeTrue();
+        result["facility"]!.GetValue<string>().Should().Be("cms-af");
+        result["namespace"]!.GetValue<string>().Should().Be("cms");
+        result["ip"]!.GetValue<string>().Should().Be("0.0.0.0");
+        result["port"]!.GetValue<int>().Should().Be(SessionBuilder.NotebookPort);
+        result["envKeep"]!.AsArray().Should().BeEmpty("the hub's PATH must not leak into the notebook image");
+        var form = result["form"]!.GetValue<string>();
+        form.Should().Contain("value=\"gpu\"").And.Contain("GPU &lt;1&gt;").And.Contain("<option value=\"standard\" selected>");
+        result["options"]!["profile"]!.GetValue<string>().Should().Be("gpu");
+        result["identity"]![0]!.GetValue<string>().Should().Be("u@cern.ch");
+        result["identity"]![1]!.AsArray().Select(g => g!.GetValue<string>()).Should().Equal("/cms", "/cms/higgs");
+        result["progress"]![0]!.GetValue<int>().Should().Be(60);
+        result["progress"]![1]!.GetValue<string>().Should().Be("Waiting for the notebook pod to start.");
+        result["ready"]!.GetValue<bool>().Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Invalid_user_name_is_refused_before_anything_is_created()
+    {
+        var (exitCode, output) = await TestProcess.RunAsync(Python, [ModulePath, "--dry-run", "--user", "bad name", "--facility", "cms-af"]);
+
+        exitCode.Should().Be(2);
+        output.Should().Contain("'bad name' cannot have a session");
+    }
+
+    [Fact]
+    public void Operator_embeds_the_same_spawner_the_chart_ships()
+    {
+        using var stream = typeof(SessionBuilder).Assembly.GetManifestResourceStream("analysisfacility_spawner.py");
+        stream.Should().NotBeNull("the facility controller ships the spawner from this resource");
+        using var reader = new StreamReader(stream!);
+        reader.ReadToEnd().Should().Be(File.ReadAllText(ModulePath));
+    }
+}
+
+/// <summary>Test double standing in for the token builder's delivery; leaves the pod untouched.</summary>
+internal sealed class NoTokenDeliveryDouble : ISessionTokenDelivery
+{
+    public string TokenFilePath => "/etc/analysisfacility/token/bt";
+    public void Decorate(SessionTokenTarget target) { }
+}
+
+internal static class RepositoryRoot
+{
+    /// <summary>The checkout the tests were built from (the directory holding the charts folder).</summary>
+    public static string Find()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (Directory.Exists(Path.Combine(directory.FullName, "charts", "analysisfacility-operator"))) return directory.FullName;
+        }
+        throw new InvalidOperationException($"no repository root above {AppContext.BaseDirectory}");
+    }
+}
