@@ -119,11 +119,16 @@ public sealed class SigningKey
         return [("e", Base64Url.Encode(r.Exponent)), ("kty", "RSA"), ("n", Base64Url.Encode(r.Modulus))];
     }
 
-    private string ComputeThumbprint()
+    private string ComputeThumbprint() => Thumbprint(PublicMembers());
+
+    /// <summary>
+    /// RFC 7638 thumbprint of a JWK given its required members in lexicographic order: serialised without whitespace
+    /// and hashed with SHA-256. The base64url values contain no characters JSON would escape.
+    /// </summary>
+    public static string Thumbprint(IEnumerable<(string Name, string Value)> requiredMembers)
     {
-        // RFC 7638: the required members only, sorted, no whitespace; the values contain no characters JSON would escape.
         var json = new StringBuilder("{");
-        foreach (var (name, value) in PublicMembers())
+        foreach (var (name, value) in requiredMembers)
         {
             if (json.Length > 1) json.Append(',');
             json.Append('"').Append(name).Append("\":\"").Append(value).Append('"');
