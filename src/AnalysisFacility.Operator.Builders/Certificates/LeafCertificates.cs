@@ -73,7 +73,7 @@ public static class LeafCertificates
         {
             certificate = X509Certificate2.CreateFromPem(Encoding.ASCII.GetString(stored.CertificatePem), Encoding.ASCII.GetString(stored.PrivateKeyPem));
         }
-        catch (CryptographicException)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             return null;
         }

@@ -193,17 +193,30 @@ public static class DaskClusterBuilder
         };
     }
 
-    /// <summary>dask scheduler command line: comm and dashboard ports, TLS when wanted (files come from the environment).</summary>
-    public static List<string> SchedulerArguments(bool tls, int commPort = DaskNames.CommPort, int dashboardPort = DaskNames.DashboardPort) =>
-        ["dask", "scheduler", "--protocol", tls ? "tls" : "tcp", "--port", commPort.ToString(CultureInfo.InvariantCulture),
-         "--dashboard-address", $":{dashboardPort.ToString(CultureInfo.InvariantCulture)}"];
+    /// <summary>
+    /// dask scheduler command line: comm and dashboard ports, TLS when wanted (files come from the environment).
+    /// <paramref name="host"/> binds both to one address (tests use 127.0.0.1); pods listen on all interfaces.
+    /// </summary>
+    public static List<string> SchedulerArguments(bool tls, int commPort = DaskNames.CommPort, int dashboardPort = DaskNames.DashboardPort, string? host = null)
+    {
+        var arguments = new List<string> { "dask", "scheduler", "--protocol", tls ? "tls" : "tcp", "--port", Text(commPort), "--dashboard-address", $"{host}:{Text(dashboardPort)}" };
+        if (host is not null) arguments.AddRange(["--host", host]);
+        return arguments;
+    }
 
-    /// <summary>dask worker command line.</summary>
-    public static List<string> WorkerArguments(string schedulerAddress, string workerName, int threads, long memoryBytes, int dashboardPort = DaskNames.WorkerDashboardPort) =>
-        ["dask", "worker", schedulerAddress, "--name", workerName,
-         "--nthreads", threads.ToString(CultureInfo.InvariantCulture),
-         "--memory-limit", memoryBytes.ToString(CultureInfo.InvariantCulture),
-         "--dashboard-address", $":{dashboardPort.ToString(CultureInfo.InvariantCulture)}"];
+    /// <summary>dask worker command line; <paramref name="host"/> as for <see cref="SchedulerArguments"/>.</summary>
+    public static List<string> WorkerArguments(string schedulerAddress, string workerName, int threads, long memoryBytes, int dashboardPort = DaskNames.WorkerDashboardPort, string? host = null)
+    {
+        var arguments = new List<string>
+        {
+            "dask", "worker", schedulerAddress, "--name", workerName, "--nthreads", Text(threads), "--memory-limit", memoryBytes.ToString(CultureInfo.InvariantCulture),
+            "--dashboard-address", $"{host}:{Text(dashboardPort)}",
+        };
+        if (host is not null) arguments.AddRange(["--host", host]);
+        return arguments;
+    }
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static IEnumerable<V1EnvVar> TlsEnvironment(string certVariable, string keyVariable, string certFile, string keyFile) =>
     [
