@@ -23,6 +23,22 @@ public sealed class AdaptiveScalerTests
     }
 
     [Fact]
+    public void Scale_down_waits_for_the_target_to_stay_low()
+    {
+        var first = AdaptiveScaler.Decide(1, 0, 10, 4, previousLowSteps: 0, scaleDownAfter: 3);
+        first.Should().Be(first with { DesiredWorkers = 4, WorkersToRetire = 0, LowSteps = 1 });
+        var second = AdaptiveScaler.Decide(1, 0, 10, 4, first.LowSteps, scaleDownAfter: 3);
+        second.LowSteps.Should().Be(2);
+        second.WorkersToRetire.Should().Be(0);
+        var third = AdaptiveScaler.Decide(1, 0, 10, 4, second.LowSteps, scaleDownAfter: 3);
+        third.WorkersToRetire.Should().Be(3);
+        third.DesiredWorkers.Should().Be(1);
+
+        AdaptiveScaler.Decide(6, 0, 10, 4, second.LowSteps, scaleDownAfter: 3).LowSteps.Should().Be(0, "a busy step resets the wait");
+        AdaptiveScaler.Decide(1, 0, 2, 4, 0, scaleDownAfter: 3).WorkersToRetire.Should().Be(2, "above a lowered maximum there is no waiting");
+    }
+
+    [Fact]
     public void Bounds_out_of_order_are_refused()
     {
         var act = () => AdaptiveScaler.Decide(3, 5, 2, 0);
