@@ -5,7 +5,7 @@ using AnalysisFacility.Operator.IntegrationTests.Support;
 namespace AnalysisFacility.Operator.IntegrationTests.Facility;
 
 /// <summary>The BindFS command line of the store DaemonSet run by the real bindfs on temporary directories.</summary>
-public sealed class BindfsStoreTests : IAsyncDisposable
+public sealed class BindfsStoreTests : IDisposable
 {
     private readonly string _source = Directory.CreateTempSubdirectory("af-store-src-").FullName;
     private readonly string _target = Directory.CreateTempSubdirectory("af-store-dst-").FullName;
@@ -32,10 +32,10 @@ public sealed class BindfsStoreTests : IAsyncDisposable
         await TestProcess.RunAsync(Programs.Require("fusermount"), ["-u", _target]);
     }
 
-    public async ValueTask DisposeAsync()
+    public void Dispose()
     {
-        // Unmount even when the test failed, before removing the directories.
-        await TestProcess.RunAsync("umount", ["-l", _target]);
+        // Unmount even when the test failed, before removing the directories (not mounted any more: umount just fails).
+        using (var umount = System.Diagnostics.Process.Start("umount", ["-l", _target])) umount.WaitForExit();
         Directory.Delete(_target, recursive: true);
         Directory.Delete(_source, recursive: true);
     }
