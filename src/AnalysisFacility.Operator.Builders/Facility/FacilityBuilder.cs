@@ -1,0 +1,71 @@
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using k8s;
+using k8s.Models;
+
+namespace AnalysisFacility.Operator.Builders.Facility;
+
+/// <summary>Everything a facility should have, per component, plus the validation errors of its spec.</summary>
+public sealed record FacilityBuildResult(IReadOnlyList<ComponentObjects> Components)
+{
+    /// <summary>Errors of every invalid component; the controller reports them with Ready=False and an Event.</summary>
+    public IReadOnlyList<string> Errors => Components.SelectMany(c => c.Errors).ToList();
+
+    public IEnumerable<IKubernetesObject<V1ObjectMeta>> Objects => Components.SelectMany(c => c.Objects);
+
+    public ComponentObjects this[string component] => Components.Single(c => c.Component == component);
+}
+
+public static class FacilityBuilder
+{
+    /// <summary>
+    /// Builds every component. An invalid component has errors and no objects: the controller must keep what
+    /// already runs for it instead of pruning, so a bad edit never tears a working service down.
+    /// </summary>
+    public static FacilityBuildResult Build(Api.V1Alpha1.AnalysisFacility facility, FacilityContext context) => new(
+    [
+        HubBuilder.Build(facility, context),
+        HTCondorBuilder.Build(facility, context),
+        ServiceXBuilder.Build(facility, context),
+        TritonBuilder.Build(facility),
+        MlflowBuilder.Build(facility, context),
+        UserStoreBuilder.Build(facility),
+    ]);
+
+    /// <summary>All validation errors of the spec, without building anything.</summary>
+    public static IReadOnlyList<string> Validate(AnalysisFacilitySpec spec) =>
+    [
+        .. HubBuilder.Validate(spec),
+        .. HTCondorBuilder.Validate(spec),
+        .. ServiceXBuilder.Validate(spec),
+        .. TritonBuilder.Validate(spec),
+        .. MlflowBuilder.Validate(spec),
+        .. UserStoreBuilder.Validate(spec),
+    ];
+}
+
+/// <summary>What the controller reports in status: endpoints and which workloads make up each condition.</summary>
+public static class FacilityStatusHelper
+{
+    /// <summary>Endpoints of the enabled components (null for disabled ones).</summary>
+    public static FacilityEndpoints Endpoints(Api.V1Alpha1.AnalysisFacility facility)
+    {
+        var spec = facility.Spec;
+        var names = new FacilityNames(facility.Metadata.Name);
+        var ns = facility.Metadata.NamespaceProperty;
+        return new FacilityEndpoints
+        {
+            Hub = !spec.Hub.Enabled ? null
+                : spec.Hub.Host is { } host ? $"https://{host}" : $"http://{names.Hub}.{ns}.svc",
+            Issuer = string.IsNullOrEmpty(spec.Tokens.Issuer) ? null : spec.Tokens.Issuer,
+            Collector = spec.HTCondor.Enabled ? HTCondorBuilder.CollectorAddress(facility) : null,
+            Schedd = spec.HTCondor.Enabled ? $"{names.Schedd}.{ns}.svc" : null,
+            ServiceX = spec.ServiceX.Enabled ? ServiceXBuilder.Url(facility) : null,
+            Mlflow = spec.Mlflow.Enabled ? MlflowBuilder.Url(facility) : null,
+            Triton = spec.Triton.Enabled ? TritonBuilder.Url(facility) : null,
+        };
+    }
+
+    /// <summary>For each enabled component: its condition type and the workloads whose readiness it reflects.</summary>
+    public static IReadOnlyList<(string ConditionType, IReadOnlyList<WorkloadReference> Workloads)> Workloads(FacilityBuildResult result) =>
+        result.Components.Where(c => c.Enabled && c.IsValid).Select(c => (c.ConditionType, c.Workloads)).ToList();
+}

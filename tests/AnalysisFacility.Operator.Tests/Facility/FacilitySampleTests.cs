@@ -1,0 +1,30 @@
+using AnalysisFacility.Operator.Builders.Facility;
+using k8s;
+
+namespace AnalysisFacility.Operator.Tests.Facility;
+
+public sealed class FacilitySampleTests
+{
+    private static string SamplePath()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, "deploy", "samples", "facility.yaml");
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException("deploy/samples/facility.yaml not found above the test directory");
+    }
+
+    [Fact]
+    public void The_sample_facility_is_valid_and_builds_every_component()
+    {
+        var facility = KubernetesYaml.Deserialize<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(SamplePath()));
+        facility.Spec.Hub.Authentication.OAuth!.AuthorizeUrl.Should().Be("https://cms-auth.web.cern.ch/authorize");
+        var result = FacilityBuilder.Build(facility, new FacilityContext { IssuerServiceHost = "analysisfacility-operator.af-system.svc" });
+        result.Errors.Should().BeEmpty();
+        result.Components.Should().OnlyContain(c => c.Enabled && c.Objects.Count > 0);
+        StoreMapping.Resolve(facility.Spec.UserStore, "oksana.shadura@cern.ch").SubPath.Should().Be("oshadura");
+        TritonBuilder.SessionEnvironment(facility).Single(e => e.Name == "TRITON_BUCKET_NAME").Value
+            .Should().Be("triton-87fdb9b5-a748-4d46-9b85-ec11b7549f81");
+    }
+}
