@@ -38,7 +38,8 @@ public class XCacheRealXrootdTests
         XCacheValidator.Validate(new XCacheInstance { Metadata = new() { Name = "it" }, Spec = spec }).Should().BeEmpty();
 
         var cachePort = Ports.GetFree();
-        var layout = tree.CacheLayout(cachePort);
+        spec.HttpPort = Ports.GetFree();
+        var layout = tree.CacheLayout(cachePort, httpPort: spec.HttpPort);
         await using var cache = await StartCacheAsync(tree, XCacheSettings.FromSpec(spec, null), layout, ct);
 
         var copy = Path.Combine(tree.Client, "events.root");
@@ -55,6 +56,13 @@ public class XCacheRealXrootdTests
         new FileInfo(cachedData).ResolveLinkTarget(returnFinalTarget: true)!.FullName.Should().StartWith(layout.DataDirectory);
         new FileInfo(cachedInfo).ResolveLinkTarget(returnFinalTarget: true)!.FullName.Should().StartWith(layout.MetaDirectory);
         (await File.ReadAllBytesAsync(cachedData, ct)).Should().Equal(content, "every block was read and written to the cache disk");
+
+        // The same cache over HTTP (XrdHttp on spec.httpPort).
+        var httpCopy = Path.Combine(tree.Client, "events-http.root");
+        var (curlExit, curlOutput) = await TestProcess.RunAsync(Programs.Require("curl"),
+            ["-sS", "--fail", "-o", httpCopy, $"http://127.0.0.1:{spec.HttpPort}/store/mc/run1/events.root"], timeout: CopyTimeout, cancellationToken: ct);
+        curlExit.Should().Be(0, $"curl output:\n{curlOutput}\ncache output:\n{cache.Output}");
+        (await File.ReadAllBytesAsync(httpCopy, ct)).Should().Equal(content);
     }
 
     [Fact]

@@ -31,9 +31,9 @@ internal sealed class XrootdTree : IAsyncDisposable
     }
 
     /// <summary>The cache's directories under this tree, listening on <paramref name="xrootPort"/>.</summary>
-    public XCacheLayout CacheLayout(int xrootPort, string tlsDirectory = "") => new(
+    public XCacheLayout CacheLayout(int xrootPort, string tlsDirectory = "", int? httpPort = null) => new(
         xrootPort,
-        HttpPort: null,
+        HttpPort: httpPort,
         NamespaceDirectory: Path.Combine(Root, "cache", "namespace"),
         MetaDirectory: Path.Combine(Root, "cache", "meta"),
         DataDirectory: Path.Combine(Root, "cache", "data"),
