@@ -1,0 +1,205 @@
+using System.Text;
+using AnalysisFacility.Operator.Builders.Common;
+using AnalysisFacility.Operator.Tokens.Issuance;
+using k8s.Models;
+
+namespace AnalysisFacility.Operator.Builders.Tokens;
+
+/// <summary>Whose token a pod gets and how the helper containers run.</summary>
+/// <param name="SecretName">The per-user token Secret (see <see cref="TokenDelivery.SecretName"/>).</param>
+/// <param name="HelperImage">Facility <c>sessions.tokenHelperImage</c> (busybox: sh, tr, cmp, mv, ln, sleep).</param>
+/// <param name="RunAsUser">uid of the pod's main containers; the token file is owned by it.</param>
+/// <param name="FsGroup">Pod fsGroup: makes the root-owned Secret volume readable by the helpers.</param>
+public sealed record TokenDeliveryOptions(string SecretName, string HelperImage, long RunAsUser, long FsGroup);
+
+/// <summary>What a session or Dask pod needs to find its token by WLCG Bearer Token Discovery.</summary>
+public sealed record TokenPodPieces(
+    IReadOnlyList<V1Volume> Volumes,
+    V1Container InitContainer,
+    V1Container RefresherContainer,
+    IReadOnlyList<V1VolumeMount> MainMounts,
+    IReadOnlyList<V1EnvVar> MainEnvironment,
+    string TokenFile);
+
+/// <summary>
+/// Delivery of per-user bearer tokens into pods. Secret volumes are root-owned and fsGroup makes them 0440, which
+/// xrootd refuses; env vars and subPath mounts never update. So an init container copies the token from the Secret
+/// volume into an in-memory emptyDir before the main containers start, and a refresher sidecar keeps it current:
+/// temp file + rename (readers never see a partial token), mode 0600, owned by runAsUser, no trailing newline.
+/// </summary>
+public static class TokenDelivery
+{
+    public const string TokenKey = "token";
+    public const int RefreshIntervalSeconds = 15;
+    public const string SourceDirectory = "/var/run/analysisfacility/bearer-token-source";
+    private const string SourceVolume = "bearer-token-source";
+    private const string RuntimeVolume = "bearer-token";
+    private const string TmpVolume = "tmp";
+    public const string InitContainerName = "bearer-token-init";
+    public const string RefresherContainerName = "bearer-token-refresher";
+
+    /// <summary>$XDG_RUNTIME_DIR of the pod's user: the in-memory volume holding the token.</summary>
+    public static string RuntimeDirectory(long uid) => $"/run/user/{uid}";
+
+    /// <summary>The token file: $XDG_RUNTIME_DIR/bt_u$UID, the discovery spec's second location.</summary>
+    public static string TokenFile(long uid) => $"{RuntimeDirectory(uid)}/bt_u{uid}";
+
+    /// <summary>/tmp/bt_u$UID, the discovery spec's last location: a symlink to <see cref="TokenFile"/>.</summary>
+    public static string TmpLink(long uid) => $"/tmp/bt_u{uid}";
+
+    public static string SecretName(string facility, string userName) => Names.Object(facility, "token", userName);
+
+    /// <summary>The per-user Secret holding the bare current token (no trailing newline); rewritten on refresh.</summary>
+    public static V1Secret BuildSecret(string facility, string @namespace, string userName, MintedToken token)
+    {
+        var labels = Labels.For("analysisfacility", facility, "user-token", facility);
+        labels[Labels.User] = Labels.SafeValue(userName);
+        return new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Metadata = new V1ObjectMeta
+            {
+                Name = SecretName(facility, userName),
+                NamespaceProperty = @namespace,
+                Labels = labels,
+                // Not secret: lets the controller decide on refresh without decoding the token.
+                Annotations = new Dictionary<string, string>
+                {
+                    ["analysisfacility.io/token-issued-at"] = token.IssuedAt.ToString("O"),
+                    ["analysisfacility.io/token-expires-at"] = token.ExpiresAt.ToString("O"),
+                    ["analysisfacility.io/token-refresh-at"] = token.NextRefreshAt.ToString("O"),
+                    ["analysisfacility.io/token-key-id"] = token.KeyId,
+                },
+            },
+            Type = "Opaque",
+            Data = new Dictionary<string, byte[]> { [TokenKey] = Encoding.ASCII.GetBytes(token.Value) },
+        };
+    }
+
+    public static TokenPodPieces BuildPodPieces(TokenDeliveryOptions options)
+    {
+        var uid = options.RunAsUser;
+        var volumes = new List<V1Volume>
+        {
+            new()
+            {
+                Name = SourceVolume,
+                Secret = new V1SecretVolumeSource
+                {
+                    SecretName = options.SecretName,
+                    Items = [new V1KeyToPath { Key = TokenKey, Path = TokenKey }],
+                    DefaultMode = Convert.ToInt32("440", 8),
+                },
+            },
+            new() { Name = RuntimeVolume, EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory", SizeLimit = new ResourceQuantity("1Mi") } },
+            // /tmp as a volume so the init container can place the /tmp/bt_u$UID symlink the main containers see.
+            new() { Name = TmpVolume, EmptyDir = new V1EmptyDirVolumeSource() },
+        };
+        var mainMounts = new List<V1VolumeMount>
+        {
+            new() { Name = RuntimeVolume, MountPath = RuntimeDirectory(uid) },
+            new() { Name = TmpVolume, MountPath = "/tmp" },
+        };
+        var helperMounts = new List<V1VolumeMount>(mainMounts) { new() { Name = SourceVolume, MountPath = SourceDirectory, ReadOnlyProperty = true } };
+        var helperEnvironment = new List<V1EnvVar>
+        {
+            Env("SRC", $"{SourceDirectory}/{TokenKey}"),
+            Env("DEST", TokenFile(uid)),
+            Env("LINK", TmpLink(uid)),
+            Env("INTERVAL", RefreshIntervalSeconds.ToString()),
+        };
+        var environment = new List<V1EnvVar>
+        {
+            Env("BEARER_TOKEN_FILE", TokenFile(uid)),
+            Env("XDG_RUNTIME_DIR", RuntimeDirectory(uid)),
+            Env("_condor_SCITOKENS_FILE", TokenFile(uid)),
+        };
+        return new TokenPodPieces(volumes,
+            Helper(InitContainerName, InitScript, options, helperMounts, helperEnvironment),
+            Helper(RefresherContainerName, RefresherScript, options, helperMounts, helperEnvironment),
+            mainMounts, environment, TokenFile(uid));
+    }
+
+    /// <summary>
+    /// Adds the pieces to <paramref name="pod"/>: volumes, the init container first (so the token exists before any
+    /// other init or main container runs), the refresher, and mounts + env in the named containers.
+    /// </summary>
+    public static void AddTo(V1PodSpec pod, TokenPodPieces pieces, IEnumerable<string> containerNames)
+    {
+        pod.Volumes = [.. pod.Volumes ?? [], .. pieces.Volumes];
+        pod.InitContainers = [pieces.InitContainer, .. pod.InitContainers ?? []];
+        pod.Containers = [.. pod.Containers ?? [], pieces.RefresherContainer];
+        var targets = containerNames.ToHashSet(StringComparer.Ordinal);
+        foreach (var container in pod.Containers.Concat(pod.InitContainers).Where(c => targets.Contains(c.Name)))
+        {
+            container.VolumeMounts = [.. container.VolumeMounts ?? [], .. pieces.MainMounts];
+            // A static BEARER_TOKEN would never refresh and would win over the file in discovery: never set it.
+            container.Env = [.. (container.Env ?? []).Where(e => e.Name is not "BEARER_TOKEN"), .. pieces.MainEnvironment];
+        }
+    }
+
+    /// <summary>Shared by both helpers: copy the token atomically if it changed.</summary>
+    private const string CopyFunction = """
+        umask 077
+        copy_token() {
+          [ -s "$SRC" ] || return 1
+          tmp="${DEST%/*}/.bt_tmp.$$"
+          tr -d ' \t\r\n' < "$SRC" > "$tmp" || { rm -f "$tmp"; return 1; }
+          [ -s "$tmp" ] || { rm -f "$tmp"; return 1; }
+          if [ -f "$DEST" ] && cmp -s "$tmp" "$DEST"; then rm -f "$tmp"; return 0; fi
+          chmod 600 "$tmp" && mv -f "$tmp" "$DEST"
+        }
+        link_token() {
+          if [ -n "${LINK:-}" ] && [ "$(readlink "$LINK" 2>/dev/null)" != "$DEST" ]; then ln -sfn "$DEST" "$LINK"; fi
+        }
+        """;
+
+    /// <summary>Init container: the token must be in place before the main containers start, else the pod waits.</summary>
+    public const string InitScript = CopyFunction + """
+
+        tries=0
+        until copy_token; do
+          tries=$((tries + 1))
+          if [ "$tries" -ge 60 ]; then echo "bearer token source $SRC missing or empty" >&2; exit 1; fi
+          sleep 1
+        done
+        link_token
+        """;
+
+    /// <summary>Sidecar: follows the Secret volume (kubelet updates it atomically) and replaces the file on change.</summary>
+    public const string RefresherScript = CopyFunction + """
+
+        trap 'exit 0' TERM INT
+        while true; do
+          copy_token || echo "bearer token source $SRC missing or empty; keeping the current token" >&2
+          link_token
+          sleep "${INTERVAL:-15}" & wait $!
+        done
+        """;
+
+    private static V1EnvVar Env(string name, string value) => new() { Name = name, Value = value };
+
+    private static V1Container Helper(string name, string script, TokenDeliveryOptions options, List<V1VolumeMount> mounts, List<V1EnvVar> environment) => new()
+    {
+        Name = name,
+        Image = options.HelperImage,
+        Command = ["/bin/sh", "-c", script],
+        Env = environment,
+        VolumeMounts = mounts,
+        SecurityContext = new V1SecurityContext
+        {
+            RunAsUser = options.RunAsUser,
+            RunAsGroup = options.FsGroup,
+            RunAsNonRoot = true,
+            AllowPrivilegeEscalation = false,
+            ReadOnlyRootFilesystem = true,
+            Capabilities = new V1Capabilities { Drop = ["ALL"] },
+        },
+        Resources = new V1ResourceRequirements
+        {
+            Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("5m"), ["memory"] = new("8Mi") },
+            Limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new("32Mi") },
+        },
+    };
+}
