@@ -37,6 +37,10 @@ public static class XCacheBuilder
     public const string ContainerName = "xrootd";
     public const string CacheVolumeName = "cache";
     public const string ConfigHashAnnotation = "analysisfacility.io/config-hash";
+    /// <summary>Key of the issuer CA bundle ConfigMap (see <see cref="XCacheIssuerSettings.CaBundleConfigMap"/>).</summary>
+    public const string CaBundleKey = "ca-bundle.crt";
+    /// <summary>libcurl's compiled-in CA bundle in the EL-based OSG images.</summary>
+    public const string ImageCaBundlePath = "/etc/pki/tls/certs/ca-bundle.crt";
     /// <summary>The xrootd account of the OSG XCache images (fixed UID/GID 10940).</summary>
     public const long XrootdUserId = 10940;
 
@@ -112,13 +116,14 @@ public static class XCacheBuilder
         };
 
         var tlsSecret = settings.Tokens is null ? null : TlsSecretName(instance);
-        var statefulSet = BuildStatefulSet(instance, objectName, labels, selector, configMap, layout, tlsSecret);
+        var caBundle = spec.Authorization is { FacilityRef.Length: > 0 } ? facilityIssuer?.CaBundleConfigMap : null;
+        var statefulSet = BuildStatefulSet(instance, objectName, labels, selector, configMap, layout, tlsSecret, caBundle);
         var endpoint = $"root://{objectName}.{ns}.svc:{XCacheLayout.DefaultXrootPort.ToString(CultureInfo.InvariantCulture)}";
         return new XCacheBuildResult(new XCacheResources(configMap, statefulSet, headless, client, endpoint, tlsSecret), []);
     }
 
     private static V1StatefulSet BuildStatefulSet(XCacheInstance instance, string objectName, Dictionary<string, string> labels,
-        Dictionary<string, string> selector, V1ConfigMap configMap, XCacheLayout layout, string? tlsSecret)
+        Dictionary<string, string> selector, V1ConfigMap configMap, XCacheLayout layout, string? tlsSecret, string? caBundleConfigMap)
     {
         var spec = instance.Spec;
         var containerPorts = new List<V1ContainerPort> { new() { Name = "xroot", ContainerPort = layout.XrootPort, Protocol = "TCP" } };
@@ -140,6 +145,12 @@ public static class XCacheBuilder
             mounts.Add(new V1VolumeMount { Name = "tls", MountPath = XCacheLayout.TlsDirectory, ReadOnlyProperty = true });
             // 0440 with fsGroup: readable by the xrootd group only.
             volumes.Add(new V1Volume { Name = "tls", Secret = new V1SecretVolumeSource { SecretName = tlsSecret, DefaultMode = Convert.ToInt32("440", 8) } });
+        }
+        if (caBundleConfigMap is not null)
+        {
+            // subPath: replaces just the bundle file; a CA change is picked up when the pod restarts.
+            mounts.Add(new V1VolumeMount { Name = "issuer-ca", MountPath = ImageCaBundlePath, SubPath = CaBundleKey, ReadOnlyProperty = true });
+            volumes.Add(new V1Volume { Name = "issuer-ca", ConfigMap = new V1ConfigMapVolumeSource { Name = caBundleConfigMap } });
         }
 
         // The PVC starts empty: create the cache directories before xrootd starts; logs go to stderr (kubectl logs).

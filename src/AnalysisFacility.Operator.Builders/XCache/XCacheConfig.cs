@@ -8,8 +8,11 @@ namespace AnalysisFacility.Operator.Builders.XCache;
 /// <summary>
 /// The issuer an XCacheInstance trusts, resolved by the controller from the AnalysisFacility named in
 /// <c>spec.authorization.facilityRef</c> (its issuer URL and service audiences).
+/// <paramref name="CaBundleConfigMap"/>, when the issuer's HTTPS certificate comes from a private CA: a ConfigMap
+/// (key <c>ca-bundle.crt</c>) mounted over the image's CA bundle, because scitokens-cpp's libcurl only trusts the
+/// bundle compiled into it and honours no CA environment variable.
 /// </summary>
-public sealed record XCacheIssuerSettings(string IssuerUrl, IReadOnlyList<string> Audiences);
+public sealed record XCacheIssuerSettings(string IssuerUrl, IReadOnlyList<string> Audiences, string? CaBundleConfigMap = null);
 
 /// <summary>What the cache trusts for WLCG tokens: one issuer, the namespace its scopes are relative to, and the audiences.</summary>
 public sealed record XCacheTokenTrust(string Issuer, string BasePath, IReadOnlyList<string> Audiences);

@@ -155,6 +155,20 @@ public class XCacheBuilderTests
     }
 
     [Fact]
+    public void Issuer_ca_bundle_is_mounted_over_the_image_bundle_only_when_given()
+    {
+        var instance = Instance(s => s.Authorization = new XCacheAuthorization { FacilityRef = "cms-af" });
+        var without = Build(instance, new XCacheIssuerSettings("https://cms-af.example.org", ["a"]));
+        without.StatefulSet.Spec.Template.Spec.Containers[0].VolumeMounts.Should().NotContain(m => m.MountPath == XCacheBuilder.ImageCaBundlePath);
+
+        var with = Build(instance, new XCacheIssuerSettings("https://cms-af.example.org", ["a"], "cms-af-issuer-ca"));
+        var mount = with.StatefulSet.Spec.Template.Spec.Containers[0].VolumeMounts.Should()
+            .ContainSingle(m => m.MountPath == XCacheBuilder.ImageCaBundlePath).Subject;
+        mount.SubPath.Should().Be(XCacheBuilder.CaBundleKey);
+        with.StatefulSet.Spec.Template.Spec.Volumes.Should().Contain(v => v.Name == mount.Name && v.ConfigMap.Name == "cms-af-issuer-ca");
+    }
+
+    [Fact]
     public void Changing_the_config_changes_the_pod_template_so_pods_restart()
     {
         var before = Build(Instance()).StatefulSet.Spec.Template.Metadata.Annotations[XCacheBuilder.ConfigHashAnnotation];
