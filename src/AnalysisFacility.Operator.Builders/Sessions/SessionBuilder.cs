@@ -1,5 +1,5 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
-using Facility = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 using AnalysisFacility.Operator.Builders.Common;
 using k8s;
 using k8s.Models;
@@ -50,7 +50,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
     public const string ClientConfigVolume = "client-config";
     public const string CaVolume = "ca-bundle";
 
-    public SessionBuildResult Build(UserSession session, Facility? facility, SessionContext context)
+    public SessionBuildResult Build(UserSession session, FacilityResource? facility, SessionContext context)
     {
         var errors = SessionValidation.Validate(session, facility);
         if (errors.Count > 0 || facility is null) return new SessionBuildResult(null, errors);
@@ -126,7 +126,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
         return data;
     }
 
-    private V1Pod BuildPod(UserSession session, Facility facility, SessionContext context, ResolvedSessionProfile profile,
+    private V1Pod BuildPod(UserSession session, FacilityResource facility, SessionContext context, ResolvedSessionProfile profile,
         SessionStorePlacement store, SessionClientConfig clientConfig, string serverName, string configMapName, Dictionary<string, string> labels)
     {
         var defaults = facility.Spec.Sessions;

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using AnalysisFacility.Operator.Api.V1Alpha1;
-using Facility = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Sessions;
 
@@ -58,7 +58,7 @@ public static class SessionValidation
     private static readonly Regex WlcgGroup = new(Patterns.WlcgGroup, RegexOptions.CultureInvariant);
 
     /// <summary>Errors in the session itself and in how it refers to the facility (empty when valid).</summary>
-    public static List<string> Validate(UserSession session, Facility? facility)
+    public static List<string> Validate(UserSession session, FacilityResource? facility)
     {
         var errors = new List<string>();
         var spec = session.Spec;
@@ -138,7 +138,7 @@ public static class SessionStore
     /// mapByEmailLocalPart) the local part of the e-mail (or of an e-mail-style user name), else null (nobody directory).
     /// Null as well when the facility has no user store.
     /// </summary>
-    public static string? ResolveStoreName(UserSession session, Facility facility)
+    public static string? ResolveStoreName(UserSession session, FacilityResource facility)
     {
         var store = facility.Spec.UserStore;
         if (!store.Enabled) return null;

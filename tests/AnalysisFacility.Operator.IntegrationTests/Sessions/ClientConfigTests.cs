@@ -3,7 +3,7 @@ using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Sessions;
 using AnalysisFacility.Operator.IntegrationTests.Support;
 using k8s.Models;
-using Facility = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.Sessions;
 
@@ -17,7 +17,7 @@ public sealed class ClientConfigTests : IDisposable
 
     private static SessionObjects Build(string schedulerAddress)
     {
-        var facility = new Facility
+        var facility = new FacilityResource
         {
             Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cms" },
             Spec = new AnalysisFacilitySpec { ServiceX = new ServiceXSpec { Enabled = true } },

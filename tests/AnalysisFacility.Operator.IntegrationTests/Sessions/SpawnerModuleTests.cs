@@ -5,7 +5,7 @@ using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Builders.Sessions;
 using AnalysisFacility.Operator.IntegrationTests.Support;
 using k8s.Models;
-using Facility = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.Sessions;
 
@@ -43,7 +43,7 @@ public class SpawnerModuleTests
         session.Spec.User.Groups.Should().Equal("/cms", "/cms/higgs");
         session.Spec.Profile.Should().Be("gpu");
 
-        var facility = new Facility
+        var facility = new FacilityResource
         {
             Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cms" },
             Spec = new AnalysisFacilitySpec { Hub = new HubSpec { Profiles = [new SessionProfile { Name = "gpu", Image = "coffeateam/coffea-casa:gpu", Gpus = 1 }] } },

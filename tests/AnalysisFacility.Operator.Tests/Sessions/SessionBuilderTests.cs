@@ -44,7 +44,7 @@ public class SessionBuilderTests
     [Fact]
     public void No_store_volume_when_the_facility_has_no_store()
     {
-        var facility = Facility();
+        var facility = SampleFacility();
         facility.Spec.UserStore.Enabled = false;
 
         var objects = Build(facility: facility, context: Context(storeName: null));
@@ -56,7 +56,7 @@ public class SessionBuilderTests
     [Fact]
     public void Pod_runs_unprivileged_as_the_facility_uid()
     {
-        var facility = Facility();
+        var facility = SampleFacility();
         facility.Spec.Sessions.RunAsUser = 1234;
         facility.Spec.Sessions.FsGroup = 555;
 
@@ -129,7 +129,7 @@ public class SessionBuilderTests
     [Fact]
     public void Disabled_services_leave_no_configuration()
     {
-        var facility = Facility();
+        var facility = SampleFacility();
         facility.Spec.HTCondor.Enabled = false;
         facility.Spec.ServiceX.Enabled = false;
         facility.Spec.Triton.Enabled = false;
@@ -145,7 +145,7 @@ public class SessionBuilderTests
     [Fact]
     public void Dask_and_servicex_files_carry_the_facility_settings()
     {
-        var facility = Facility();
+        var facility = SampleFacility();
         facility.Spec.Dask.WorkerImage = "ghcr.io/dask/dask:2024.8.2-py3.11";
         facility.Spec.Dask.WorkerMemory = "8Gi";
 
@@ -213,7 +213,7 @@ public class SessionBuilderTests
     [Fact]
     public void First_profile_then_facility_image_when_none_is_marked_default()
     {
-        var facility = Facility();
+        var facility = SampleFacility();
         facility.Spec.Hub.Profiles.ForEach(p => p.Default = false);
         Notebook(Build(facility: facility)).Image.Should().Be("coffeateam/coffea-casa:small");
 
@@ -227,7 +227,7 @@ public class SessionBuilderTests
     [Fact]
     public void Unknown_profile_is_refused_with_the_choices()
     {
-        var result = new SessionBuilder(new TokenDeliveryDouble()).Build(Session(profile: "huge"), Facility(), Context());
+        var result = new SessionBuilder(new TokenDeliveryDouble()).Build(Session(profile: "huge"), SampleFacility(), Context());
 
         result.Succeeded.Should().BeFalse();
         result.Errors.Should().ContainSingle().Which.Should().Contain("spec.profile").And.Contain("'huge'").And.Contain("small, standard, gpu");
@@ -242,7 +242,7 @@ public class SessionBuilderTests
         var session = Session();
         session.Spec.User.Name = user;
 
-        var result = new SessionBuilder(new TokenDeliveryDouble()).Build(session, Facility(), Context());
+        var result = new SessionBuilder(new TokenDeliveryDouble()).Build(session, SampleFacility(), Context());
 
         result.Succeeded.Should().BeFalse();
         result.Errors.Should().Contain(e => e.StartsWith("spec.user.name:") && e.Contains(user));
@@ -260,7 +260,7 @@ public class SessionBuilderTests
     [Fact]
     public void Facility_in_another_namespace_is_refused()
     {
-        var facility = Facility();
+        var facility = SampleFacility();
         facility.Metadata.NamespaceProperty = "other";
 
         var result = new SessionBuilder(new TokenDeliveryDouble()).Build(Session(), facility, Context());
@@ -273,10 +273,10 @@ public class SessionBuilderTests
     {
         var session = Session();
         session.Spec.Memory = "lots";
-        var result = new SessionBuilder(new TokenDeliveryDouble()).Build(session, Facility(), Context(storeName: "../etc"));
+        var result = new SessionBuilder(new TokenDeliveryDouble()).Build(session, SampleFacility(), Context(storeName: "../etc"));
 
         result.Errors.Should().Contain(e => e.StartsWith("spec.memory:"));
-        var storeResult = new SessionBuilder(new TokenDeliveryDouble()).Build(Session(), Facility(), Context(storeName: "../etc"));
+        var storeResult = new SessionBuilder(new TokenDeliveryDouble()).Build(Session(), SampleFacility(), Context(storeName: "../etc"));
         storeResult.Errors.Should().ContainSingle().Which.Should().Contain("'../etc'");
     }
 
@@ -369,7 +369,7 @@ public class SessionBuilderTests
     [Fact]
     public void Network_policy_can_be_turned_off()
     {
-        var facility = Facility();
+        var facility = SampleFacility();
         facility.Spec.Sessions.NetworkPolicy = false;
 
         var objects = Build(facility: facility);

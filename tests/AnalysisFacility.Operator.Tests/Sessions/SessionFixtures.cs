@@ -1,7 +1,7 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Sessions;
 using k8s.Models;
-using Facility = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.Sessions;
 
@@ -25,7 +25,7 @@ internal static class SessionFixtures
 {
     public const string Namespace = "cms";
 
-    public static Facility Facility() => new()
+    public static FacilityResource SampleFacility() => new()
     {
         Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = Namespace },
         Spec = new AnalysisFacilitySpec
@@ -85,11 +85,11 @@ internal static class SessionFixtures
         },
     };
 
-    public static SessionObjects Build(UserSession? session = null, Facility? facility = null, SessionContext? context = null,
+    public static SessionObjects Build(UserSession? session = null, FacilityResource? facility = null, SessionContext? context = null,
         TokenDeliveryDouble? tokens = null)
     {
         var result = new SessionBuilder(tokens ?? new TokenDeliveryDouble())
-            .Build(session ?? Session(), facility ?? Facility(), context ?? Context());
+            .Build(session ?? Session(), facility ?? SampleFacility(), context ?? Context());
         result.Errors.Should().BeEmpty();
         return result.Objects!;
     }

@@ -9,11 +9,11 @@ public class SessionStoreTests
     [Fact]
     public void Mapping_by_user_name_or_email_wins()
     {
-        SessionStore.ResolveStoreName(Session("sam.albin@unl.edu"), Facility()).Should().Be("salbin");
+        SessionStore.ResolveStoreName(Session("sam.albin@unl.edu"), SampleFacility()).Should().Be("salbin");
 
         var byEmail = Session("sam");
         byEmail.Spec.User.Email = "Sam.Albin@unl.edu";
-        SessionStore.ResolveStoreName(byEmail, Facility()).Should().Be("salbin");
+        SessionStore.ResolveStoreName(byEmail, SampleFacility()).Should().Be("salbin");
     }
 
     [Fact]
@@ -21,13 +21,13 @@ public class SessionStoreTests
     {
         var session = Session("sam.albin@unl.edu");
         session.Spec.StoreName = "shared-higgs";
-        SessionStore.ResolveStoreName(session, Facility()).Should().Be("shared-higgs");
+        SessionStore.ResolveStoreName(session, SampleFacility()).Should().Be("shared-higgs");
     }
 
     [Fact]
     public void Unmapped_user_has_no_store_unless_mapping_by_email_local_part()
     {
-        var facility = Facility();
+        var facility = SampleFacility();
         SessionStore.ResolveStoreName(Session("oksana.shadura@cern.ch"), facility).Should().BeNull();
 
         facility.Spec.UserStore.MapByEmailLocalPart = true;
@@ -39,7 +39,7 @@ public class SessionStoreTests
     [Fact]
     public void No_store_when_the_facility_has_none()
     {
-        var facility = Facility();
+        var facility = SampleFacility();
         facility.Spec.UserStore.Enabled = false;
         SessionStore.ResolveStoreName(Session("sam.albin@unl.edu"), facility).Should().BeNull();
     }

@@ -1,7 +1,7 @@
 using AnalysisFacility.Operator.Api;
 using AnalysisFacility.Operator.Runtime.Schema;
 
-namespace AnalysisFacility.Operator.Tests.Api;
+namespace AnalysisFacility.Operator.Tests.CrdSchema;
 
 public sealed class CrdFreshnessTests
 {
