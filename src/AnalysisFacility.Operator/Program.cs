@@ -1,19 +1,51 @@
 using AnalysisFacility.Operator.Api;
+using AnalysisFacility.Operator.Cli;
 using AnalysisFacility.Operator.Runtime.Schema;
 
-// Placeholder entry point while the host is being built: only the `crds` command exists.
-if (args.Length > 0 && args[0] == "crds")
+var line = new CommandLine(args);
+try
 {
-    var output = args.Length > 2 && args[1] == "--output" ? args[2] : null;
-    if (output is null)
+    return line.Command switch
     {
-        foreach (var type in ApiTypes.All) Console.Out.Write("---\n" + CrdGenerator.ToYaml(type));
+        "run" => await RunCommand.RunAsync(line),
+        "crds" => Crds(line),
+        "render" => await RenderCommand.RunAsync(line),
+        "dev" => await DevCommand.RunAsync(line),
+        "bench" => await BenchCommand.RunAsync(line),
+        _ => Help(),
+    };
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+
+static int Crds(CommandLine line)
+{
+    if (line.Get("output") is { } directory)
+    {
+        foreach (var path in CrdGenerator.WriteAll(ApiTypes.All, directory)) Console.Error.WriteLine($"wrote {path}");
     }
     else
     {
-        foreach (var path in CrdGenerator.WriteAll(ApiTypes.All, output)) Console.Error.WriteLine($"wrote {path}");
+        foreach (var type in ApiTypes.All) Console.Out.Write("---\n" + CrdGenerator.ToYaml(type));
     }
     return 0;
 }
-Console.Error.WriteLine("usage: AnalysisFacility.Operator crds [--output DIR]");
-return 2;
+
+static int Help()
+{
+    Console.Out.WriteLine($"""
+        AnalysisFacility.Operator: runs analysis facilities (JupyterHub, HTCondor, Dask, XCache, tokens) from custom resources.
+
+        usage: AnalysisFacility.Operator <command> [options]
+
+        {RunCommand.Usage}
+        crds [--output DIR]           print the CRDs generated from the API types (or write one file per CRD)
+        render -f FILE                print the objects the operator would create for the resources in FILE (no cluster)
+        {DevCommand.Usage}
+        {BenchCommand.Usage}
+        """);
+    return 0;
+}

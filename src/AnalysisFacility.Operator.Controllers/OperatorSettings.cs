@@ -1,0 +1,26 @@
+namespace AnalysisFacility.Operator.Controllers;
+
+/// <summary>Settings of the controllers, from the command line / environment of `run`.</summary>
+public sealed record OperatorSettings
+{
+    /// <summary>Namespaces watched; empty means all namespaces.</summary>
+    public IReadOnlyList<string> Namespaces { get; init; } = [];
+
+    /// <summary>Namespace the operator runs in (lease, issuer Service).</summary>
+    public string OperatorNamespace { get; init; } = "analysisfacility-system";
+
+    /// <summary>Concurrent reconciles per controller.</summary>
+    public int Workers { get; init; } = 4;
+
+    /// <summary>Service in the operator namespace that exposes the operator's HTTPS issuer endpoint.</summary>
+    public string IssuerServiceName { get; init; } = "analysisfacility-operator-issuer";
+    public int IssuerServicePort { get; init; } = 8443;
+
+    public string ClusterDomain { get; init; } = "cluster.local";
+
+    /// <summary>Host name of the issuer Service as facilities' ExternalName Services point at it.</summary>
+    public string IssuerServiceHost => $"{IssuerServiceName}.{OperatorNamespace}.svc.{ClusterDomain}";
+
+    /// <summary>Label selector for the children the operator caches: only what it manages.</summary>
+    public const string ManagedSelector = "app.kubernetes.io/managed-by=analysisfacility-operator";
+}
