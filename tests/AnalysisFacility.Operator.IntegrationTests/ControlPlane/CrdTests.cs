@@ -12,9 +12,15 @@ public sealed class CrdTests(ControlPlaneFixture fixture)
     public async Task Kubectl_explain_shows_field_documentation_from_the_CSharp_types()
     {
         var kubectl = Path.Combine(Dev.LocalControlPlane.BinDirectory, "kubectl");
-        var (code, output) = await TestProcess.RunAsync(kubectl,
-            ["--kubeconfig", fixture.Plane.KubeconfigPath, "explain", "xcacheinstances.spec.watermarks"]);
-        code.Should().Be(0, output);
+        var code = -1;
+        var output = "";
+        // The API server publishes a new CRD's OpenAPI a few seconds after it is established.
+        await Eventually.TrueAsync(async () =>
+        {
+            (code, output) = await TestProcess.RunAsync(kubectl,
+                ["--kubeconfig", fixture.Plane.KubeconfigPath, "explain", "xcacheinstances.spec.watermarks"]);
+            return code == 0;
+        }, TimeSpan.FromSeconds(60), "kubectl explain finds the CRD");
         output.Should().Contain("Disk usage watermarks").And.Contain("Low watermark");
 
         (code, output) = await TestProcess.RunAsync(kubectl,
@@ -65,13 +71,52 @@ public sealed class CrdTests(ControlPlaneFixture fixture)
     public async Task Shared_category_lists_every_kind()
     {
         var ns = await fixture.CreateNamespaceAsync("crd-category");
+        var manifest = $"""
+            apiVersion: analysisfacility.io/v1alpha1
+            kind: AnalysisFacility
+            metadata:
+              name: cms
+              namespace: {ns}
+            spec:
+              tokens:
+                issuer: "https://af.example.org/issuer"
+            ---
+            apiVersion: analysisfacility.io/v1alpha1
+            kind: UserSession
+            metadata:
+              name: alice
+              namespace: {ns}
+            spec:
+              facilityRef: cms
+              user:
+                name: alice
+            ---
+            apiVersion: analysisfacility.io/v1alpha1
+            kind: DaskCluster
+            metadata:
+              name: alice-dask
+              namespace: {ns}
+            spec:
+              facilityRef: cms
+            ---
+            apiVersion: analysisfacility.io/v1alpha1
+            kind: XCacheInstance
+            metadata:
+              name: cache
+              namespace: {ns}
+            spec:
+              origin: "root://origin.example.org"
+            """;
+        var file = Path.Combine(Path.GetTempPath(), $"category-{ns}.yaml");
+        await File.WriteAllTextAsync(file, manifest);
         var kubectl = Path.Combine(Dev.LocalControlPlane.BinDirectory, "kubectl");
-        var (code, output) = await TestProcess.RunAsync(kubectl,
-            ["--kubeconfig", fixture.Plane.KubeconfigPath, "get", ApiGroup.Category, "-n", ns]);
+        var (code, output) = await TestProcess.RunAsync(kubectl, ["--kubeconfig", fixture.Plane.KubeconfigPath, "apply", "-f", file]);
         code.Should().Be(0, output);
-        (code, output) = await TestProcess.RunAsync(kubectl, ["--kubeconfig", fixture.Plane.KubeconfigPath, "api-resources", "--categories", ApiGroup.Category, "-o", "name"]);
+        (code, output) = await TestProcess.RunAsync(kubectl,
+            ["--kubeconfig", fixture.Plane.KubeconfigPath, "get", ApiGroup.Category, "-n", ns, "-o", "name"]);
         code.Should().Be(0, output);
-        output.Should().Contain("analysisfacilities.analysisfacility.io").And.Contain("usersessions.analysisfacility.io")
-            .And.Contain("daskclusters.analysisfacility.io").And.Contain("xcacheinstances.analysisfacility.io");
+        output.Should().Contain("analysisfacility.analysisfacility.io/cms").And.Contain("usersession.analysisfacility.io/alice")
+            .And.Contain("daskcluster.analysisfacility.io/alice-dask").And.Contain("xcacheinstance.analysisfacility.io/cache");
+        File.Delete(file);
     }
 }
