@@ -34,7 +34,14 @@ public sealed class ResourceTypeRegistry
 
     public ResourceType For<T>() => For(typeof(T));
 
-    public ResourceType For(Type type) => _byType.GetOrAdd(type, static t =>
+    public ResourceType For(Type type)
+    {
+        var resolved = _byType.GetOrAdd(type, Resolve);
+        _byKind.TryAdd((resolved.ApiVersion, resolved.Kind), resolved);
+        return resolved;
+    }
+
+    private static ResourceType Resolve(Type t)
     {
         if (t.GetCustomAttribute<CustomResourceAttribute>() is { } custom)
         {
@@ -46,7 +53,7 @@ public sealed class ResourceTypeRegistry
                 !ClusterScopedKinds.Contains(entity.Kind));
         }
         throw new ArgumentException($"{t.Name} is not a Kubernetes resource type");
-    });
+    }
 
     /// <summary>Registers a kind that has no CLR type (e.g. a third-party CRD handled as JSON).</summary>
     public void Register(ResourceType resourceType) => _byKind[(resourceType.ApiVersion, resourceType.Kind)] = resourceType;
@@ -58,10 +65,23 @@ public sealed class ResourceTypeRegistry
         var group = apiVersion.Contains('/') ? apiVersion[..apiVersion.IndexOf('/')] : "";
         var version = apiVersion.Contains('/') ? apiVersion[(apiVersion.IndexOf('/') + 1)..] : apiVersion;
         var model = typeof(V1Pod).Assembly.GetTypes().FirstOrDefault(t =>
-            t.GetCustomAttribute<KubernetesEntityAttribute>() is { } e && e.Kind == kind && e.ApiVersion == version && (e.Group ?? "") == group);
+            t.GetCustomAttribute<KubernetesEntityAttribute>() is { } e && e.Kind == kind && e.ApiVersion == version && (e.Group ?? "") == group)
+            // Custom resource types of loaded assemblies (the operator's own API).
+            ?? AppDomain.CurrentDomain.GetAssemblies().Where(a => !a.IsDynamic).SelectMany(SafeTypes).FirstOrDefault(t =>
+                t.GetCustomAttribute<CustomResourceAttribute>() is { } c && c.Kind == kind && c.Version == version && c.Group == group);
         if (model is null) throw new ArgumentException($"unknown kind {apiVersion}/{kind}; register it first");
-        var resolved = For(model);
-        _byKind[(apiVersion, kind)] = resolved;
-        return resolved;
+        return For(model);
+    }
+
+    private static IEnumerable<Type> SafeTypes(Assembly assembly)
+    {
+        try
+        {
+            return assembly.GetTypes();
+        }
+        catch (ReflectionTypeLoadException e)
+        {
+            return e.Types.OfType<Type>();
+        }
     }
 }

@@ -58,7 +58,7 @@ public sealed class OperatorManager
     public StatusWriter Status { get; }
     public EventRecorder Events { get; }
     public IReadOnlyList<IController> Controllers => _controllers;
-    public bool IsLeader => _elector?.IsLeader ?? true;
+    public bool IsLeader => _options.LeaderElection is null || (_elector?.IsLeader ?? false);
 
     /// <summary>Caches are synced: the operator can serve (readiness).</summary>
     public bool IsReady => Caches.All.Any() && Caches.AllSynced;

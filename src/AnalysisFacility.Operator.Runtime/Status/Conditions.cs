@@ -12,26 +12,27 @@ public static class Conditions
     /// Sets a condition in place. lastTransitionTime changes only when the status changes, so reconciling the same
     /// state twice yields an identical list (and no status write).
     /// </summary>
+    /// <remarks>
+    /// Existing entries are replaced, never mutated, because the list handed in is usually a copy of a cached
+    /// object's list whose Condition instances are still shared with the cache.
+    /// </remarks>
     public static void Set(List<Condition> conditions, string type, bool? status, string reason, string message,
         long? observedGeneration, DateTime now)
     {
         var value = status switch { true => True, false => False, null => Unknown };
-        var existing = conditions.FirstOrDefault(c => c.Type == type);
-        if (existing is null)
+        var index = conditions.FindIndex(c => c.Type == type);
+        var existing = index >= 0 ? conditions[index] : null;
+        var updated = new Condition
         {
-            conditions.Add(new Condition
-            {
-                Type = type, Status = value, Reason = reason, Message = message,
-                ObservedGeneration = observedGeneration, LastTransitionTime = Truncate(now),
-            });
-            return;
-        }
-        if (existing.Status != value) existing.LastTransitionTime = Truncate(now);
-        existing.Status = value;
-        existing.Reason = reason;
-        existing.Message = message;
-        existing.ObservedGeneration = observedGeneration;
+            Type = type, Status = value, Reason = reason, Message = message, ObservedGeneration = observedGeneration,
+            LastTransitionTime = existing is not null && existing.Status == value ? existing.LastTransitionTime : Truncate(now),
+        };
+        if (index >= 0) conditions[index] = updated;
+        else conditions.Add(updated);
     }
+
+    /// <summary>A copy of a (cached) condition list that can be changed with <see cref="Set"/>.</summary>
+    public static List<Condition> Copy(IEnumerable<Condition>? conditions) => conditions is null ? [] : [.. conditions];
 
     public static Condition? Find(IEnumerable<Condition>? conditions, string type) =>
         conditions?.FirstOrDefault(c => c.Type == type);
