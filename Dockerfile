@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t ghcr.io/analysisfacility/analysisfacility-operator:0.1.0 .
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /source
+# Restore first, from the project files only, so the package layer is cached across source edits.
+COPY Directory.Build.props Directory.Packages.props ./
+COPY src/AnalysisFacility.Operator.Api/AnalysisFacility.Operator.Api.csproj src/AnalysisFacility.Operator.Api/
+COPY src/AnalysisFacility.Operator.Runtime/AnalysisFacility.Operator.Runtime.csproj src/AnalysisFacility.Operator.Runtime/
+COPY src/AnalysisFacility.Operator.Builders/AnalysisFacility.Operator.Builders.csproj src/AnalysisFacility.Operator.Builders/
+COPY src/AnalysisFacility.Operator.Tokens/AnalysisFacility.Operator.Tokens.csproj src/AnalysisFacility.Operator.Tokens/
+COPY src/AnalysisFacility.Operator.Controllers/AnalysisFacility.Operator.Controllers.csproj src/AnalysisFacility.Operator.Controllers/
+COPY src/AnalysisFacility.Operator/AnalysisFacility.Operator.csproj src/AnalysisFacility.Operator/
+RUN dotnet restore src/AnalysisFacility.Operator/AnalysisFacility.Operator.csproj
+COPY src/ src/
+# The Builders project embeds the JupyterHub spawner module from the chart's files/.
+COPY charts/analysisfacility-operator/files/ charts/analysisfacility-operator/files/
+RUN dotnet publish src/AnalysisFacility.Operator/AnalysisFacility.Operator.csproj -c Release --no-restore -o /app
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+COPY --from=build /app ./
+# Kestrel listeners are configured by the operator (--http-port, --issuer-port); drop the image's default URL.
+ENV ASPNETCORE_HTTP_PORTS= \
+    DOTNET_CLI_TELEMETRY_OPTOUT=1
+EXPOSE 8080 8443
+# 1654 is the image's unprivileged "app" user; numeric so runAsNonRoot can verify it.
+USER 1654:1654
+ENTRYPOINT ["dotnet", "AnalysisFacility.Operator.dll"]
+CMD ["run"]
