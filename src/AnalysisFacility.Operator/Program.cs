@@ -23,11 +23,16 @@ catch (ArgumentException e)
 
 static int Crds(CommandLine line)
 {
+    if (line.Get("docs") is { } docs)
+    {
+        File.WriteAllText(docs, CrdReference.ToMarkdown(ApiTypes.All));
+        Console.Error.WriteLine($"wrote {docs}");
+    }
     if (line.Get("output") is { } directory)
     {
         foreach (var path in CrdGenerator.WriteAll(ApiTypes.All, directory)) Console.Error.WriteLine($"wrote {path}");
     }
-    else
+    else if (line.Get("docs") is null)
     {
         foreach (var type in ApiTypes.All) Console.Out.Write("---\n" + CrdGenerator.ToYaml(type));
     }
@@ -42,7 +47,7 @@ static int Help()
         usage: AnalysisFacility.Operator <command> [options]
 
         {RunCommand.Usage}
-        crds [--output DIR]           print the CRDs generated from the API types (or write one file per CRD)
+        crds [--output DIR] [--docs F] print the CRDs generated from the API types (or write one file per CRD, and/or the reference)
         render -f FILE                print the objects the operator would create for the resources in FILE (no cluster)
         {DevCommand.Usage}
         {BenchCommand.Usage}
