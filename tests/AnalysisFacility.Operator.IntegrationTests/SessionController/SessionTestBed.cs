@@ -74,7 +74,7 @@ internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, AF 
     /// <summary>As the facility controller: a ring with one active key, in a managed Secret owned by the facility.</summary>
     public async Task CreateKeySecretAsync()
     {
-        Ring = KeyRing.Empty.Rotate(DateTimeOffset.UtcNow.AddMinutes(-1), Settings.Rotation).Ring;
+        Ring = KeyRing.Empty.Rotate(DateTimeOffset.UtcNow.AddMinutes(-30), Settings.Rotation).Ring;
         var secret = new V1Secret
         {
             ApiVersion = "v1", Kind = "Secret", Type = "Opaque",
