@@ -1,13 +1,47 @@
+using AnalysisFacility.Operator.Benchmarks;
+using AnalysisFacility.Operator.Tokens.Benchmarks;
+
 namespace AnalysisFacility.Operator.Cli;
 
 public static class BenchCommand
 {
-    public const string Usage = "bench                           (being written)";
+    public const string Usage = """
+        bench sessions [--count 1000] [--workers 8] [--steady-seconds 30] [--timeout-minutes 30]
+                                      provision UserSessions against a local control plane with the operator in-process,
+                                      compare with creating the same objects directly (floor), count writes, peak memory
+        bench tokens [--algorithm ES256] [--users 10000]
+                                      token minting throughput and the cost of refreshing every user's token
+        """;
 
-    public static Task<int> RunAsync(CommandLine line)
+    public static async Task<int> RunAsync(CommandLine line)
     {
-        _ = line;
-        Console.Error.WriteLine("bench: not available yet");
-        return Task.FromResult(2);
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        switch (line.Positional.FirstOrDefault())
+        {
+            case "sessions":
+            {
+                var options = new SessionBenchmarkOptions(
+                    line.GetInt("count", null, 1000), line.GetInt("workers", null, 8),
+                    TimeSpan.FromSeconds(line.GetInt("steady-seconds", null, 30)), TimeSpan.FromMinutes(line.GetInt("timeout-minutes", null, 30)));
+                var log = Logging.Create(line.Get("log-level", "AF_LOG_LEVEL", "warning")!, json: false);
+                var result = await SessionBenchmark.RunAsync(options, log, cancel.Token);
+                Console.Out.WriteLine(result);
+                return 0;
+            }
+            case "tokens":
+            {
+                var result = await TokenBenchmark.RunAsync(line.Get("algorithm", null, "ES256")!, line.GetInt("users", null, 10_000),
+                    cancellationToken: cancel.Token);
+                Console.Out.WriteLine($"algorithm:               {result.Algorithm}");
+                Console.Out.WriteLine($"tokens per second:       {result.TokensPerSecond:F0} (one thread)");
+                Console.Out.WriteLine($"refresh of {result.Users} users: {result.RefreshDuration.TotalMilliseconds:F0} ms");
+                Console.Out.WriteLine($"token length:            {result.TokenLength} bytes");
+                return 0;
+            }
+            default:
+                Console.Error.WriteLine("usage: " + Usage);
+                return 2;
+        }
     }
 }

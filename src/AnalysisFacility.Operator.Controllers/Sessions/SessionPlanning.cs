@@ -1,0 +1,182 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Common;
+using AnalysisFacility.Operator.Builders.Dask;
+using AnalysisFacility.Operator.Builders.Facility;
+using AnalysisFacility.Operator.Builders.Sessions;
+using AnalysisFacility.Operator.Builders.Tokens;
+using AnalysisFacility.Operator.Runtime.Apply;
+using AnalysisFacility.Operator.Tokens.Issuance;
+using AnalysisFacility.Operator.Tokens.Jose;
+using k8s.Models;
+using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+
+namespace AnalysisFacility.Operator.Controllers.Sessions;
+
+/// <summary>What is known about the token currently stored in the user's Secret.</summary>
+public sealed record StoredToken(DateTimeOffset? IssuedAt, DateTimeOffset? ExpiresAt, string? KeyId, string? RequestHash)
+{
+    public bool Present => IssuedAt is not null && ExpiresAt is not null;
+}
+
+/// <summary>The objects of one session and the facts the reconciler needs about them.</summary>
+public sealed record SessionPlan(SessionBuildResult Build, string? StoreName, string TokenStoreName, string TokenSecretName,
+    DaskCluster? Dask, string? DaskSchedulerAddress);
+
+/// <summary>
+/// Pure planning shared by the reconciler and `render`: which objects a session has, its token request, its
+/// culling deadline and how to read the stored token back.
+/// </summary>
+public static class SessionPlanning
+{
+    public const string TokenRequestAnnotation = "analysisfacility.io/token-request";
+    public const string PodSpecHashAnnotation = Applier.HashAnnotation;
+
+    /// <summary>
+    /// The facility's issuer key ring Secret (KeyRingSecret layout), made by the facility controller; the same
+    /// name as its FacilitySecrets.IssuerKeysSecretName.
+    /// </summary>
+    public static string IssuerKeysSecretName(string facility) => Names.Object(facility, "issuer-keys");
+
+    /// <summary>Name of the session's DaskCluster.</summary>
+    public static string DaskClusterName(string sessionName) => Names.Object(sessionName, "dask");
+
+    /// <summary>The scheduler address a session's DaskCluster will have (known before the cluster reports it).</summary>
+    public static string PredictedSchedulerAddress(string clusterName, string @namespace, bool tls) =>
+        $"{(tls ? "tls" : "tcp")}://{DaskNames.SchedulerHost(clusterName, @namespace)}:{DaskNames.CommPort}";
+
+    public static SessionPlan Plan(UserSession session, AF facility, DaskCluster? observedDask)
+    {
+        var ns = session.Metadata.NamespaceProperty;
+        var storeName = SessionStore.ResolveStoreName(session, facility);
+        var tokenSecret = TokenDelivery.SecretName(facility.Metadata.Name, session.Spec.User.Name);
+
+        DaskCluster? dask = null;
+        string? schedulerAddress = null;
+        if (session.Spec.Dask is { Enabled: true } daskSpec)
+        {
+            dask = BuildDaskCluster(session, facility, daskSpec);
+            schedulerAddress = observedDask?.Status?.SchedulerAddress is { Length: > 0 } observed
+                ? observed
+                : PredictedSchedulerAddress(dask.Metadata.Name, ns, dask.Spec.Tls);
+        }
+
+        var context = new SessionContext
+        {
+            StoreName = storeName,
+            Endpoints = facility.Status?.Endpoints is { } endpoints ? SessionServiceEndpoints.From(endpoints) : new SessionServiceEndpoints(),
+            DaskSchedulerAddress = schedulerAddress,
+            TokenSecretName = tokenSecret,
+        };
+        var build = new SessionBuilder(new SessionTokenAdapter(facility.Spec.Sessions.RunAsUser)).Build(session, facility, context);
+        if (build.Objects is { } objects)
+        {
+            foreach (var obj in objects.All()) Applier.SetControllerReference(obj, session);
+        }
+        // A user without a store directory gets the scopes of the nobody directory, the one they see (read-only).
+        var tokenStore = storeName ?? facility.Spec.UserStore.NobodyDirectory;
+        return new SessionPlan(build, storeName, tokenStore, tokenSecret, dask, schedulerAddress);
+    }
+
+    public static DaskCluster BuildDaskCluster(UserSession session, AF facility, SessionDask spec)
+    {
+        var name = DaskClusterName(session.Metadata.Name);
+        var labels = Labels.For(SessionBuilder.Application, session.Metadata.Name, "dask", facility.Metadata.Name);
+        labels[Labels.User] = Labels.SafeValue(session.Spec.User.Name);
+        var maximum = Math.Min(spec.Maximum, facility.Spec.Dask.MaxWorkersPerCluster);
+        var cluster = new DaskCluster
+        {
+            ApiVersion = $"{ApiGroup.Group}/{ApiGroup.Version}",
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = session.Metadata.NamespaceProperty, Labels = labels },
+            Spec = new DaskClusterSpec
+            {
+                FacilityRef = facility.Metadata.Name,
+                User = session.Spec.User.Name,
+                Adaptive = new DaskAdaptiveSpec { Minimum = Math.Min(spec.Minimum, maximum), Maximum = maximum },
+            },
+        };
+        Applier.SetControllerReference(cluster, session);
+        return cluster;
+    }
+
+    /// <summary>What the token must be for; a change (store, groups, issuer, audiences) means a new token.</summary>
+    public static TokenRequest TokenRequestFor(UserSession session, string tokenStoreName) =>
+        new(session.Spec.User.Name, tokenStoreName, session.Spec.User.Groups);
+
+    public static string RequestHash(TokenRequest request, IssuerSettings settings)
+    {
+        var text = JsonSerializer.Serialize(new
+        {
+            settings.Issuer, request.UserName, request.StoreName, request.Groups,
+            Audiences = settings.Audiences, settings.AllowAnyAudience, Scopes = settings.ScopesFor(request.StoreName, request.Groups),
+            Lifetime = settings.Lifetime.TotalSeconds,
+        });
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+    }
+
+    /// <summary>The token Secret for a freshly minted token, with the request hash for later comparison.</summary>
+    public static V1Secret TokenSecret(UserSession session, AF facility, MintedToken token, string requestHash)
+    {
+        var secret = TokenDelivery.BuildSecret(facility.Metadata.Name, session.Metadata.NamespaceProperty, session.Spec.User.Name, token);
+        secret.Metadata.Annotations[TokenRequestAnnotation] = requestHash;
+        Applier.SetControllerReference(secret, session);
+        return secret;
+    }
+
+    /// <summary>
+    /// Reads iat/exp/kid from the stored token itself (the annotations could be stale after a hand edit); the
+    /// signature is not checked: the operator wrote it, and a foreign token only makes it refresh sooner.
+    /// </summary>
+    public static StoredToken ReadStoredToken(V1Secret? secret)
+    {
+        if (secret?.Data is null || !secret.Data.TryGetValue(TokenDelivery.TokenKey, out var bytes) || bytes.Length == 0)
+        {
+            return new StoredToken(null, null, null, null);
+        }
+        var requestHash = secret.Metadata?.Annotations?.TryGetValue(TokenRequestAnnotation, out var hash) == true ? hash : null;
+        try
+        {
+            var parts = Encoding.ASCII.GetString(bytes).Trim().Split('.');
+            if (parts.Length != 3) return new StoredToken(null, null, null, requestHash);
+            using var header = JsonDocument.Parse(Base64Url.Decode(parts[0]));
+            using var payload = JsonDocument.Parse(Base64Url.Decode(parts[1]));
+            var kid = header.RootElement.TryGetProperty("kid", out var k) ? k.GetString() : null;
+            var iat = payload.RootElement.TryGetProperty("iat", out var i) ? DateTimeOffset.FromUnixTimeSeconds(i.GetInt64()) : (DateTimeOffset?)null;
+            var exp = payload.RootElement.TryGetProperty("exp", out var e) ? DateTimeOffset.FromUnixTimeSeconds(e.GetInt64()) : (DateTimeOffset?)null;
+            return new StoredToken(iat, exp, kid, requestHash);
+        }
+        catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or ArgumentException)
+        {
+            return new StoredToken(null, null, null, requestHash);
+        }
+    }
+
+    /// <summary>A new token is needed: none, half its life gone (see TokenLifetimes), other request, or its key no longer published.</summary>
+    public static bool NeedsNewToken(StoredToken stored, string requestHash, IReadOnlyCollection<string> publishedKeyIds, DateTimeOffset now) =>
+        !stored.Present
+        || stored.RequestHash != requestHash
+        || stored.KeyId is null || !publishedKeyIds.Contains(stored.KeyId)
+        || TokenLifetimes.NeedsRefresh(now, stored.IssuedAt, stored.ExpiresAt);
+
+    /// <summary>When the session must be stopped: spec.ttl and the facility's culling maxAge (when enabled and &gt; 0), the earlier.</summary>
+    public static DateTimeOffset? CullDeadline(UserSession session, AF facility)
+    {
+        var created = session.Metadata.CreationTimestamp;
+        if (created is null) return null;
+        var start = new DateTimeOffset(DateTime.SpecifyKind(created.Value, DateTimeKind.Utc));
+        TimeSpan? limit = null;
+        if (DurationText.TryParse(session.Spec.Ttl, out var ttl) && ttl > TimeSpan.Zero) limit = ttl;
+        var culling = facility.Spec.Hub.Culling;
+        if (culling.Enabled && DurationText.TryParse(culling.MaxAge, out var maxAge) && maxAge > TimeSpan.Zero)
+        {
+            limit = limit is null || maxAge < limit ? maxAge : limit;
+        }
+        return limit is null ? null : start + limit.Value;
+    }
+
+    /// <summary>The hash the applier stores on an object for <paramref name="desired"/>: differs from the live pod's when its spec must change.</summary>
+    public static string AppliedHash(k8s.IKubernetesObject<V1ObjectMeta> desired) => Applier.Hash(Applier.ToJson(desired));
+}
+

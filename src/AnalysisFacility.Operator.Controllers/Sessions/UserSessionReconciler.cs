@@ -1,0 +1,223 @@
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Facility;
+using AnalysisFacility.Operator.Builders.Sessions;
+using AnalysisFacility.Operator.Runtime.Apply;
+using AnalysisFacility.Operator.Runtime.Cache;
+using AnalysisFacility.Operator.Runtime.Controllers;
+using AnalysisFacility.Operator.Runtime.Events;
+using AnalysisFacility.Operator.Runtime.Hosting;
+using AnalysisFacility.Operator.Tokens.Issuance;
+using AnalysisFacility.Operator.Tokens.Keys;
+using k8s;
+using k8s.Models;
+using Serilog;
+using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+
+namespace AnalysisFacility.Operator.Controllers.Sessions;
+
+/// <summary>
+/// Brings one session in line with its spec: token Secret (minted only when needed), the builder's objects, the
+/// session's DaskCluster, status from what is observed, and culling. Every read comes from the caches, so a
+/// session in steady state costs no API call.
+/// </summary>
+internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF> facilities, SessionChildren children,
+    TimeProvider clock, ILogger log) : IReconciler<UserSession>
+{
+    /// <summary>How often a session whose facility or signing key is missing looks again (watches usually come first).</summary>
+    public static readonly TimeSpan WaitRetry = TimeSpan.FromSeconds(30);
+
+    public async Task<ReconcileResult> ReconcileAsync(UserSession session, CancellationToken cancellationToken)
+    {
+        if (session.Metadata.DeletionTimestamp is not null) return ReconcileResult.Done; // GC removes what it owns
+        var ns = session.Metadata.NamespaceProperty;
+        var now = clock.GetUtcNow();
+        var facility = string.IsNullOrEmpty(session.Spec.FacilityRef) ? null : facilities.Get(new ObjectKey(ns, session.Spec.FacilityRef));
+
+        if (facility is null)
+        {
+            var message = $"AnalysisFacility '{session.Spec.FacilityRef}' does not exist in namespace '{ns}'.";
+            await manager.Events.RecordAsync(session, EventRecorder.Warning, "FacilityNotFound", message, cancellationToken);
+            var missing = SessionConditions.Derive(Observe(session, null, null, null, []), session.Status, now.UtcDateTime);
+            Override(missing, SessionConditions.Ready, "FacilityNotFound", message);
+            missing.Phase = SessionConditions.PhasePending;
+            await manager.Status.UpdateAsync(session, missing, cancellationToken);
+            return ReconcileResult.After(WaitRetry);
+        }
+
+        // Culling first: an expired session is not worth a new token.
+        var deadline = SessionPlanning.CullDeadline(session, facility);
+        if (deadline is { } due && now >= due)
+        {
+            await manager.Events.RecordAsync(session, EventRecorder.Normal, "SessionExpired",
+                $"Session exceeded its maximum age (ttl or the facility's culling maxAge) at {due:yyyy-MM-ddTHH:mm:ssZ}; deleting it.", cancellationToken);
+            log.Information("Culling session {Session}", ObjectKey.Of(session).ToString());
+            await manager.Applier.DeleteAsync(manager.Api.Types.For<UserSession>(), ns, session.Metadata.Name, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        var observedDask = children.DaskClusters.Get(new ObjectKey(ns, SessionPlanning.DaskClusterName(session.Metadata.Name)));
+        var plan = SessionPlanning.Plan(session, facility, observedDask);
+        var result = deadline is { } d ? ReconcileResult.After(d - now) : ReconcileResult.Done;
+
+        if (!plan.Build.Succeeded)
+        {
+            // A bad edit never tears down what runs: only the status and an Event say what is wrong.
+            var message = string.Join(" ", plan.Build.Errors);
+            await manager.Events.RecordAsync(session, EventRecorder.Warning, "InvalidSpec", message, cancellationToken);
+            var stored = SessionPlanning.ReadStoredToken(children.Secrets.Get(new ObjectKey(ns, plan.TokenSecretName)));
+            var invalid = SessionConditions.Derive(Observe(session, plan, stored, CurrentPod(session), plan.Build.Errors), session.Status, now.UtcDateTime);
+            await manager.Status.UpdateAsync(session, invalid, cancellationToken);
+            return result;
+        }
+
+        var token = await ReconcileTokenAsync(session, facility, plan, now, cancellationToken);
+        result = result.Merge(token.Requeue);
+
+        var objects = plan.Build.Objects!;
+        foreach (var obj in objects.All().Where(o => o is not V1Pod)) await manager.Applier.ApplyAsync(obj, session, cancellationToken);
+        if (plan.Dask is { } dask)
+        {
+            dask.Status = null!; // status belongs to the Dask controller
+            await manager.Applier.ApplyAsync(dask, session, cancellationToken);
+        }
+        else
+        {
+            await manager.Applier.DeleteAsync(manager.Api.Types.For<DaskCluster>(), ns, SessionPlanning.DaskClusterName(session.Metadata.Name), cancellationToken);
+        }
+        if (objects.NetworkPolicy is null)
+        {
+            await manager.Applier.DeleteAsync(manager.Api.Types.For<V1NetworkPolicy>(), ns, SessionNames.Server(session.Metadata.Name), cancellationToken);
+        }
+
+        var pod = await ReconcilePodAsync(session, objects.Pod, cancellationToken);
+
+        var observation = Observe(session, plan, token.Stored, pod, []);
+        var status = SessionConditions.Derive(observation, session.Status, now.UtcDateTime);
+        if (token.Problem is { } problem)
+        {
+            Override(status, SessionConditions.TokenIssued, problem.Reason, problem.Message);
+            if (status.Phase != SessionConditions.PhaseReady) Override(status, SessionConditions.Ready, problem.Reason, problem.Message, onlyIfFalse: true);
+        }
+        await manager.Status.UpdateAsync(session, status, cancellationToken);
+        return result;
+    }
+
+    private sealed record TokenOutcome(StoredToken Stored, ReconcileResult Requeue, (string Reason, string Message)? Problem);
+
+    private async Task<TokenOutcome> ReconcileTokenAsync(UserSession session, AF facility, SessionPlan plan, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var ns = session.Metadata.NamespaceProperty;
+        var stored = SessionPlanning.ReadStoredToken(children.Secrets.Get(new ObjectKey(ns, plan.TokenSecretName)));
+        var settingsResult = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid, ExtraAudiences(facility));
+        if (!settingsResult.Succeeded)
+        {
+            return new TokenOutcome(stored, ReconcileResult.Done, ("InvalidIssuer", string.Join("; ", settingsResult.Errors)));
+        }
+        var settings = settingsResult.Value!;
+        var ring = await ReadRingAsync(ns, facility.Metadata.Name, cancellationToken);
+        if (ring is null || ring.ActiveAt(now) is null)
+        {
+            return new TokenOutcome(stored, ReconcileResult.After(WaitRetry),
+                ("NoSigningKey", $"The facility's issuer has no active signing key yet (Secret {SessionPlanning.IssuerKeysSecretName(facility.Metadata.Name)})."));
+        }
+
+        var request = SessionPlanning.TokenRequestFor(session, plan.TokenStoreName);
+        var requestHash = SessionPlanning.RequestHash(request, settings);
+        var published = ring.PublishedKeys.Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
+        if (!SessionPlanning.NeedsNewToken(stored, requestHash, published, now))
+        {
+            return new TokenOutcome(stored, ReconcileResult.After(Until(TokenLifetimes.NextRefreshAt(stored.IssuedAt!.Value, stored.ExpiresAt!.Value), now)), null);
+        }
+
+        var minted = TokenMinter.Mint(settings, ring, request, now);
+        if (!minted.Succeeded)
+        {
+            var message = string.Join("; ", minted.Errors);
+            await manager.Events.RecordAsync(session, EventRecorder.Warning, "TokenRefused", message, cancellationToken);
+            return new TokenOutcome(stored, ReconcileResult.Done, ("TokenRefused", message));
+        }
+        var token = minted.Value!;
+        await manager.Applier.ApplyAsync(SessionPlanning.TokenSecret(session, facility, token, requestHash), session, cancellationToken);
+        log.Debug("Minted {Token} for session {Session}", token.ToString(), ObjectKey.Of(session).ToString());
+        return new TokenOutcome(new StoredToken(token.IssuedAt, token.ExpiresAt, token.KeyId, requestHash),
+            ReconcileResult.After(Until(token.NextRefreshAt, now)), null);
+    }
+
+    private static TimeSpan Until(DateTimeOffset at, DateTimeOffset now) =>
+        at > now ? at - now + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1);
+
+    /// <summary>The audiences the facility configures itself (the schedd), exactly as the facility controller passes them.</summary>
+    internal static IReadOnlyList<string> ExtraAudiences(AF facility) =>
+        facility.Spec.HTCondor.Enabled ? [HTCondorBuilder.ScheddAudience(facility)] : [];
+
+    private async Task<KeyRing?> ReadRingAsync(string ns, string facilityName, CancellationToken cancellationToken)
+    {
+        var name = SessionPlanning.IssuerKeysSecretName(facilityName);
+        var data = children.Secrets.Get(new ObjectKey(ns, name))?.Data;
+        if (data is null)
+        {
+            // Not (yet) labelled as managed: read it directly rather than wait.
+            var live = await manager.Api.GetAsync(manager.Api.Types.For<V1Secret>(), ns, name, cancellationToken);
+            if (live is null) return null;
+            data = KubernetesJson.Deserialize<V1Secret>(live.ToJsonString()).Data;
+        }
+        var read = KeyRingSecret.FromSecretData(data);
+        if (!read.Succeeded)
+        {
+            log.Warning("Issuer key Secret {Namespace}/{Name} cannot be read: {Errors}", ns, name, string.Join("; ", read.Errors));
+            return null;
+        }
+        return read.Value;
+    }
+
+    /// <summary>
+    /// Pods are immutable: a pod whose applied spec differs from the desired one is deleted and created again on the
+    /// next pass. An unchanged desired spec never disturbs a running pod.
+    /// </summary>
+    private async Task<V1Pod?> ReconcilePodAsync(UserSession session, V1Pod desired, CancellationToken cancellationToken)
+    {
+        var key = ObjectKey.Of(desired);
+        var live = children.Pods.Get(key);
+        if (live is null)
+        {
+            await manager.Applier.ApplyAsync(desired, session, cancellationToken);
+            return children.Pods.Get(key);
+        }
+        if (live.Metadata.DeletionTimestamp is not null) return live; // the deletion event brings us back
+        var liveHash = live.Metadata.Annotations?.TryGetValue(Applier.HashAnnotation, out var h) == true ? h : null;
+        if (liveHash == SessionPlanning.AppliedHash(desired))
+        {
+            await manager.Applier.ApplyAsync(desired, session, cancellationToken); // no call unless edited by hand
+            return live;
+        }
+        await manager.Events.RecordAsync(session, EventRecorder.Normal, "PodReplaced",
+            "The notebook pod's specification changed; the pod is replaced.", cancellationToken);
+        await manager.Api.DeleteAsync(manager.Api.Types.For<V1Pod>(), key.Namespace, key.Name, cancellationToken);
+        return live;
+    }
+
+    private V1Pod? CurrentPod(UserSession session) =>
+        children.Pods.Get(new ObjectKey(session.Metadata.NamespaceProperty, SessionNames.Server(session.Metadata.Name)));
+
+    private static SessionObservation Observe(UserSession session, SessionPlan? plan, StoredToken? token, V1Pod? pod, IReadOnlyList<string> errors) => new()
+    {
+        Generation = session.Metadata.Generation ?? 0,
+        Errors = errors,
+        TokenSecretPresent = token?.Present == true,
+        TokenIssuedAt = token?.IssuedAt?.UtcDateTime,
+        TokenExpiresAt = token?.ExpiresAt?.UtcDateTime,
+        Pod = pod,
+        Store = plan?.Build.Objects?.Store,
+        DaskSchedulerAddress = plan?.DaskSchedulerAddress,
+    };
+
+    /// <summary>Replaces reason and message of a condition the derivation produced (keeping its status and transition time).</summary>
+    internal static void Override(UserSessionStatus status, string type, string reason, string message, bool onlyIfFalse = false)
+    {
+        var condition = status.Conditions.FirstOrDefault(c => c.Type == type);
+        if (condition is null || (onlyIfFalse && condition.Status != "False")) return;
+        condition.Reason = reason;
+        condition.Message = message;
+    }
+}

@@ -1,0 +1,131 @@
+using System.Text;
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Sessions;
+using AnalysisFacility.Operator.Builders.Tokens;
+using AnalysisFacility.Operator.Controllers;
+using AnalysisFacility.Operator.Controllers.Sessions;
+using AnalysisFacility.Operator.Tokens.Issuance;
+using AnalysisFacility.Operator.Tokens.Keys;
+using k8s.Models;
+using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+
+namespace AnalysisFacility.Operator.Tests.SessionController;
+
+public class SessionPlanningTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
+
+    private static AF Facility(Action<AnalysisFacilitySpec>? edit = null)
+    {
+        var spec = new AnalysisFacilitySpec
+        {
+            Tokens = new TokenIssuerSpec { Issuer = "https://issuer.example.org/af", Lifetime = "15m", Audiences = ["https://xcache.example.org"] },
+            UserStore = new UserStoreSpec { Enabled = true, Users = [new StoreUserMapping { User = "alice", StoreName = "alice-store" }] },
+        };
+        edit?.Invoke(spec);
+        return new AF { Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cms", Uid = Guid.NewGuid().ToString() }, Spec = spec };
+    }
+
+    private static UserSession Session(string user, Action<UserSessionSpec>? edit = null)
+    {
+        var session = new UserSession
+        {
+            Metadata = new V1ObjectMeta { Name = SessionNames.ForUser(user), NamespaceProperty = "cms", Uid = Guid.NewGuid().ToString(), CreationTimestamp = Now.UtcDateTime },
+            Spec = new UserSessionSpec { FacilityRef = "cms-af", User = new SessionUser { Name = user, Groups = ["/cms"] } },
+        };
+        edit?.Invoke(session.Spec);
+        return session;
+    }
+
+    [Fact]
+    public void Mapped_user_gets_the_store_directory_and_unmapped_user_the_nobody_scopes()
+    {
+        var facility = Facility();
+        var mapped = SessionPlanning.Plan(Session("alice"), facility, null);
+        mapped.StoreName.Should().Be("alice-store");
+        mapped.TokenStoreName.Should().Be("alice-store");
+        mapped.Build.Objects!.Store.Should().Be(new SessionStorePlacement(true, "alice-store", false));
+
+        var unmapped = SessionPlanning.Plan(Session("carol"), facility, null);
+        unmapped.StoreName.Should().BeNull();
+        unmapped.TokenStoreName.Should().Be("nobody");
+        unmapped.Build.Objects!.Store.Should().Be(new SessionStorePlacement(true, "nobody", true));
+    }
+
+    [Fact]
+    public void Every_object_is_owned_by_the_session_and_the_pod_gets_the_token_delivery()
+    {
+        var session = Session("alice");
+        var plan = SessionPlanning.Plan(session, Facility(), null);
+        plan.Build.Objects!.All().Should().OnlyContain(o => o.Metadata.OwnerReferences.Single().Uid == session.Metadata.Uid);
+        var pod = plan.Build.Objects.Pod;
+        pod.Spec.InitContainers.Select(c => c.Name).Should().Equal(TokenDelivery.InitContainerName);
+        pod.Spec.Volumes.Should().Contain(v => v.Secret != null && v.Secret.SecretName == TokenDelivery.SecretName("cms-af", "alice"));
+        pod.Spec.Containers.Single(c => c.Name == SessionBuilder.NotebookContainer).Env.Should().Contain(e => e.Name == "BEARER_TOKEN_FILE");
+        plan.Build.Objects.ClientConfig.Data.Should().NotContainKey("_condor_SCITOKENS_FILE", "no collector endpoint is known yet");
+    }
+
+    [Fact]
+    public void Dask_cluster_is_capped_by_the_facility_and_its_address_predicted_until_reported()
+    {
+        var facility = Facility(s => s.Dask.MaxWorkersPerCluster = 5);
+        var session = Session("alice", s => s.Dask = new SessionDask { Enabled = true, Minimum = 8, Maximum = 20 });
+        var plan = SessionPlanning.Plan(session, facility, null);
+        plan.Dask!.Spec.Adaptive!.Maximum.Should().Be(5);
+        plan.Dask.Spec.Adaptive.Minimum.Should().Be(5);
+        plan.Dask.Spec.User.Should().Be("alice");
+        plan.DaskSchedulerAddress.Should().Be($"tls://{SessionPlanning.DaskClusterName(session.Metadata.Name)}-scheduler.cms.svc.cluster.local:8786");
+
+        var observed = new DaskCluster { Status = new DaskClusterStatus { SchedulerAddress = "tls://elsewhere:8786" } };
+        SessionPlanning.Plan(session, facility, observed).DaskSchedulerAddress.Should().Be("tls://elsewhere:8786");
+        SessionPlanning.Plan(Session("alice"), facility, null).Dask.Should().BeNull();
+    }
+
+    [Fact]
+    public void Stored_token_is_read_back_and_refreshed_only_when_needed()
+    {
+        var facility = Facility();
+        var settings = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid).ValueOrThrow();
+        var ring = KeyRing.Empty.Rotate(Now.AddHours(-1), settings.Rotation).Ring;
+        var session = Session("alice");
+        var request = SessionPlanning.TokenRequestFor(session, "alice-store");
+        var hash = SessionPlanning.RequestHash(request, settings);
+        var token = TokenMinter.Mint(settings, ring, request, Now).ValueOrThrow();
+        var stored = SessionPlanning.ReadStoredToken(SessionPlanning.TokenSecret(session, facility, token, hash));
+        stored.IssuedAt.Should().Be(token.IssuedAt);
+        stored.ExpiresAt.Should().Be(token.ExpiresAt);
+        stored.KeyId.Should().Be(token.KeyId);
+        var published = ring.PublishedKeys.Select(k => k.KeyId).ToList();
+
+        // 15 min lifetime: refresh due 2 min after minting (13 min left; TokenLifetimes' rule).
+        SessionPlanning.NeedsNewToken(stored, hash, published, Now.AddMinutes(1)).Should().BeFalse();
+        SessionPlanning.NeedsNewToken(stored, hash, published, Now.AddMinutes(2)).Should().BeTrue();
+        token.NextRefreshAt.Should().Be(Now.AddMinutes(2));
+        // Other request (groups changed), retired key, no token: a new one at once.
+        var other = SessionPlanning.RequestHash(request with { Groups = ["/cms", "/cms/higgs"] }, settings);
+        SessionPlanning.NeedsNewToken(stored, other, published, Now).Should().BeTrue();
+        SessionPlanning.NeedsNewToken(stored, hash, ["another-kid"], Now).Should().BeTrue();
+        SessionPlanning.NeedsNewToken(SessionPlanning.ReadStoredToken(null), hash, published, Now).Should().BeTrue();
+        SessionPlanning.ReadStoredToken(new V1Secret { Data = new Dictionary<string, byte[]> { ["token"] = Encoding.ASCII.GetBytes("garbage") } })
+            .Present.Should().BeFalse();
+    }
+
+    [Fact]
+    public void Cull_deadline_is_the_earlier_of_ttl_and_the_facility_max_age()
+    {
+        SessionPlanning.CullDeadline(Session("alice"), Facility()).Should().BeNull();
+        SessionPlanning.CullDeadline(Session("alice", s => s.Ttl = "2h"), Facility()).Should().Be(Now.AddHours(2));
+        SessionPlanning.CullDeadline(Session("alice", s => s.Ttl = "2h"), Facility(f => f.Hub.Culling.MaxAge = "1h")).Should().Be(Now.AddHours(1));
+        SessionPlanning.CullDeadline(Session("alice"), Facility(f => { f.Hub.Culling.MaxAge = "1h"; f.Hub.Culling.Enabled = false; })).Should().BeNull();
+    }
+
+    [Fact]
+    public void Render_gives_the_token_placeholder_and_the_builder_objects()
+    {
+        var session = Session("alice");
+        var objects = SessionRendering.Render(session, new RenderSet { Facilities = [Facility()], Sessions = [session] }, new OperatorSettings());
+        objects.Select(o => o.Kind).Should().BeEquivalentTo("Secret", "ServiceAccount", "ConfigMap", "NetworkPolicy", "Service", "Pod");
+        Encoding.UTF8.GetString(((V1Secret)objects[0]).Data["token"]).Should().Be(SessionRendering.Placeholder);
+        SessionRendering.Render(session, new RenderSet(), new OperatorSettings()).Should().BeEmpty();
+    }
+}
