@@ -52,7 +52,7 @@ internal static class ControllerTestKit
 
     public static async Task CreateAsync<T>(KubernetesApi api, T obj) where T : IKubernetesObject<V1ObjectMeta>
     {
-        var type = api.Types.ForKind(obj.ApiVersion, obj.Kind);
+        var type = api.Types.For(obj.GetType());
         await api.CreateAsync(type, Applier.ToJson(obj), CancellationToken.None);
     }
 
