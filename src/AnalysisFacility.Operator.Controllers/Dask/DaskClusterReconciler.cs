@@ -152,7 +152,7 @@ internal sealed class DaskClusterReconciler(
 
         var build = DaskClusterBuilder.Build(cluster, DaskPlanning.Input(cluster, facility, desired, tlsData));
         if (!build.IsValid) return await InvalidAsync(cluster, status, build.Errors, cancellationToken);
-        var objects = build.Objects!;
+        var objects = DaskPlanning.Normalise(build.Objects!);
 
         await manager.Applier.ApplyAsync(objects.SchedulerService, cluster, cancellationToken);
         await manager.Applier.ApplyAsync(objects.SchedulerDeployment, cluster, cancellationToken);

@@ -36,6 +36,25 @@ public static class DaskPlanning
         new(facility.Metadata.Name, facility.Spec.Domain, facility.Spec.Dask, desiredWorkers, cluster.Spec.Tls ? tlsData : null,
             TokenDeliveryFor(cluster, facility));
 
+    /// <summary>
+    /// The API server omits a probe's initialDelaySeconds of 0, so a desired 0 never matches the cached object and the
+    /// Applier would re-apply on every reconcile; leave it unset (the same default) instead.
+    /// </summary>
+    public static DaskClusterObjects Normalise(DaskClusterObjects objects)
+    {
+        foreach (var deployment in new[] { objects.SchedulerDeployment, objects.WorkerDeployment })
+        {
+            foreach (var container in deployment.Spec.Template.Spec.Containers.Concat(deployment.Spec.Template.Spec.InitContainers ?? []))
+            {
+                foreach (var probe in new[] { container.ReadinessProbe, container.LivenessProbe, container.StartupProbe })
+                {
+                    if (probe is { InitialDelaySeconds: 0 }) probe.InitialDelaySeconds = null;
+                }
+            }
+        }
+        return objects;
+    }
+
     /// <summary>Validation errors that do not need cluster data (so a bad spec is reported before CA or token lookups).</summary>
     public static IReadOnlyList<string> Validate(DaskCluster cluster, FacilityResource facility) =>
         DaskClusterValidator.Validate(cluster.Spec, facility.Metadata.Name, facility.Spec.Domain, facility.Spec.Dask);

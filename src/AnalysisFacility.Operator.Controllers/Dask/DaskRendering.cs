@@ -38,7 +38,7 @@ public static class DaskRendering
         }
         var build = DaskClusterBuilder.Build(cluster, DaskPlanning.Input(cluster, facility, DaskPlanning.InitialWorkers(cluster, null), tlsData));
         if (!build.IsValid) throw new ArgumentException($"DaskCluster {cluster.Metadata.Name}: {string.Join(" ", build.Errors)}");
-        var objects = build.Objects!;
+        var objects = DaskPlanning.Normalise(build.Objects!);
         var result = new List<IKubernetesObject<V1ObjectMeta>> { objects.SchedulerService, objects.SchedulerDeployment, objects.WorkerDeployment };
         if (objects.TlsSecret is not null) result.Add(objects.TlsSecret);
         if (objects.ExternalRoute is not null) result.Add(objects.ExternalRoute);

@@ -75,7 +75,7 @@ internal static class ControllerTestKit
     public static Condition? Condition(IEnumerable<Condition>? conditions, string type) => Conditions.Find(conditions, type);
 
     /// <summary>Waits until the operator's write counter stays put, then checks it stays put for <paramref name="quiet"/>.</summary>
-    public static async Task AssertNoWritesAsync(Func<long> writes, TimeSpan quiet, string what)
+    public static async Task AssertNoWritesAsync(Func<long> writes, TimeSpan quiet, string what, Func<string>? detail = null)
     {
         // Let in-flight work (a last status write after a pod became ready) settle first.
         for (var i = 0; i < 10; i++)
@@ -86,6 +86,6 @@ internal static class ControllerTestKit
         }
         var before = writes();
         await Task.Delay(quiet);
-        writes().Should().Be(before, $"a steady state makes no write calls ({what})");
+        writes().Should().Be(before, $"a steady state makes no write calls ({what}) {detail?.Invoke()}");
     }
 }
