@@ -1,0 +1,81 @@
+using System.Text;
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Certificates;
+using AnalysisFacility.Operator.Builders.Common;
+using k8s.Models;
+
+namespace AnalysisFacility.Operator.Builders.XCache;
+
+/// <summary>
+/// The cache's TLS server certificate (the ztn token protocol needs TLS), issued from the facility CA for the client
+/// Service, the headless Service and every pod behind it. Kept in the kubernetes.io/tls Secret
+/// <see cref="XCacheBuilder.TlsSecretName"/> with tls.crt, tls.key and ca.crt, as the generated xrootd config expects.
+/// </summary>
+public static class XCacheTls
+{
+    public const string CertificateKey = "tls.crt";
+    public const string PrivateKeyKey = "tls.key";
+    public const string CaCertificateKey = "ca.crt";
+
+    /// <summary>Every name clients use: both Services in all their DNS forms and pod names under the headless Service.</summary>
+    public static LeafCertificateRequest Request(XCacheInstance instance, string clusterDomain = "cluster.local")
+    {
+        var ns = instance.Metadata.NamespaceProperty;
+        var dns = new List<string>();
+        foreach (var service in new[] { XCacheBuilder.ObjectName(instance), XCacheBuilder.HeadlessServiceName(instance) })
+        {
+            dns.AddRange([service, $"{service}.{ns}", $"{service}.{ns}.svc", $"{service}.{ns}.svc.{clusterDomain}"]);
+        }
+        var headless = XCacheBuilder.HeadlessServiceName(instance);
+        dns.AddRange([$"*.{headless}.{ns}.svc", $"*.{headless}.{ns}.svc.{clusterDomain}"]);
+        return new LeafCertificateRequest(XCacheBuilder.ObjectName(instance), dns, [], ServerAuth: true, ClientAuth: true);
+    }
+
+    /// <summary>Keeps <paramref name="existingData"/> while valid, signed by the current CA and for the right names; re-issues otherwise.</summary>
+    public static CertificateSecretData Ensure(IDictionary<string, byte[]>? existingData, IDictionary<string, byte[]> caData, XCacheInstance instance,
+        DateTimeOffset now, CertificateLifetimes? lifetimes = null)
+    {
+        using var ca = FacilityCertificateAuthority.Load(caData);
+        var caPem = FacilityCertificateAuthority.CertificatePem(caData);
+        var request = Request(instance);
+        PemKeyPair? stored = existingData is not null && existingData.TryGetValue(CertificateKey, out var certificate) && existingData.TryGetValue(PrivateKeyKey, out var key)
+            ? new PemKeyPair(certificate, key)
+            : null;
+        var renewAt = LeafCertificates.RenewalTime(stored, request, ca, now, lifetimes);
+        var caChanged = existingData is null || !existingData.TryGetValue(CaCertificateKey, out var storedCa) || !storedCa.AsSpan().SequenceEqual(caPem);
+        if (renewAt is not null && !caChanged && existingData!.Count == 3) return new CertificateSecretData(existingData, false, renewAt.Value);
+
+        if (renewAt is null)
+        {
+            stored = LeafCertificates.Issue(request, ca, now, lifetimes);
+            renewAt = LeafCertificates.RenewalTime(stored, request, ca, now, lifetimes)
+                ?? throw new InvalidOperationException("a freshly issued certificate is already due for renewal: the CA expires too soon");
+        }
+        var data = new Dictionary<string, byte[]>
+        {
+            [CertificateKey] = stored!.CertificatePem,
+            [PrivateKeyKey] = stored.PrivateKeyPem,
+            [CaCertificateKey] = caPem,
+        };
+        return new CertificateSecretData(data, true, renewAt.Value);
+    }
+
+    /// <summary>The Secret holding <paramref name="data"/> (from <see cref="Ensure"/>).</summary>
+    public static V1Secret BuildSecret(XCacheInstance instance, IDictionary<string, byte[]> data) => new()
+    {
+        ApiVersion = "v1",
+        Kind = V1Secret.KubeKind,
+        Type = "kubernetes.io/tls",
+        Metadata = new V1ObjectMeta
+        {
+            Name = XCacheBuilder.TlsSecretName(instance),
+            NamespaceProperty = instance.Metadata.NamespaceProperty,
+            Labels = Labels.For(XCacheBuilder.Application, instance.Metadata.Name, "tls", instance.Spec.Authorization?.FacilityRef ?? ""),
+        },
+        Data = new Dictionary<string, byte[]>(data),
+    };
+
+    /// <summary>Placeholder data for `render`, where no CA is at hand.</summary>
+    public static IDictionary<string, byte[]> Placeholder(string text) =>
+        new[] { CertificateKey, PrivateKeyKey, CaCertificateKey }.ToDictionary(k => k, _ => Encoding.ASCII.GetBytes(text));
+}

@@ -1,0 +1,61 @@
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Dask;
+using AnalysisFacility.Operator.Builders.Tokens;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+
+namespace AnalysisFacility.Operator.Controllers.Dask;
+
+/// <summary>Planning shared by the reconciler and <see cref="DaskRendering"/>: facility settings and cluster data in, builder input out.</summary>
+public static class DaskPlanning
+{
+    /// <summary>The external SNI host when the cluster asks for one and the facility has a domain.</summary>
+    public static string? ExternalHost(DaskCluster cluster, FacilityResource facility) =>
+        cluster.Spec.External && !string.IsNullOrWhiteSpace(facility.Spec.Domain)
+            ? DaskNames.ExternalHost(cluster.Metadata.Name, facility.Spec.Domain!)
+            : null;
+
+    /// <summary>The user's token Secret (made by the session controller), or null without spec.user.</summary>
+    public static string? TokenSecretName(DaskCluster cluster) =>
+        string.IsNullOrEmpty(cluster.Spec.User) ? null : TokenDelivery.SecretName(cluster.Spec.FacilityRef, cluster.Spec.User);
+
+    /// <summary>Adapts the token builders' pod pieces to the Dask builder's extension point.</summary>
+    public static DaskTokenDelivery? TokenDeliveryFor(DaskCluster cluster, FacilityResource facility)
+    {
+        if (TokenSecretName(cluster) is not { } secretName) return null;
+        var sessions = facility.Spec.Sessions;
+        var pieces = TokenDelivery.BuildPodPieces(new TokenDeliveryOptions(secretName, sessions.TokenHelperImage, sessions.RunAsUser, sessions.FsGroup));
+        return new DaskTokenDelivery(pieces.TokenFile, pieces.Volumes, pieces.MainMounts, [pieces.InitContainer], [pieces.RefresherContainer]);
+    }
+
+    /// <summary>Workers before any adaptive step: the fixed count, or the current size kept within the adaptive bounds.</summary>
+    public static int InitialWorkers(DaskCluster cluster, int? currentReplicas) => cluster.Spec.Adaptive is { } adaptive
+        ? Math.Clamp(currentReplicas ?? adaptive.Minimum, adaptive.Minimum, Math.Max(adaptive.Minimum, adaptive.Maximum))
+        : cluster.Spec.Worker.Replicas;
+
+    public static DaskBuildInput Input(DaskCluster cluster, FacilityResource facility, int desiredWorkers, IDictionary<string, byte[]>? tlsData) =>
+        new(facility.Metadata.Name, facility.Spec.Domain, facility.Spec.Dask, desiredWorkers, cluster.Spec.Tls ? tlsData : null,
+            TokenDeliveryFor(cluster, facility));
+
+    /// <summary>
+    /// The API server omits a probe's initialDelaySeconds of 0, so a desired 0 never matches the cached object and the
+    /// Applier would re-apply on every reconcile; leave it unset (the same default) instead.
+    /// </summary>
+    public static DaskClusterObjects Normalise(DaskClusterObjects objects)
+    {
+        foreach (var deployment in new[] { objects.SchedulerDeployment, objects.WorkerDeployment })
+        {
+            foreach (var container in deployment.Spec.Template.Spec.Containers.Concat(deployment.Spec.Template.Spec.InitContainers ?? []))
+            {
+                foreach (var probe in new[] { container.ReadinessProbe, container.LivenessProbe, container.StartupProbe })
+                {
+                    if (probe is { InitialDelaySeconds: 0 }) probe.InitialDelaySeconds = null;
+                }
+            }
+        }
+        return objects;
+    }
+
+    /// <summary>Validation errors that do not need cluster data (so a bad spec is reported before CA or token lookups).</summary>
+    public static IReadOnlyList<string> Validate(DaskCluster cluster, FacilityResource facility) =>
+        DaskClusterValidator.Validate(cluster.Spec, facility.Metadata.Name, facility.Spec.Domain, facility.Spec.Dask);
+}

@@ -1,0 +1,179 @@
+using System.Security.Cryptography;
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.XCache;
+using AnalysisFacility.Operator.Controllers.Dask;
+using AnalysisFacility.Operator.Runtime.Cache;
+using AnalysisFacility.Operator.Runtime.Controllers;
+using AnalysisFacility.Operator.Runtime.Events;
+using AnalysisFacility.Operator.Runtime.Hosting;
+using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+
+namespace AnalysisFacility.Operator.Controllers.XCache;
+
+/// <summary>Condition types and reasons of an XCacheInstance.</summary>
+public static class XCacheConditions
+{
+    public const string TlsReady = "TlsReady";
+    public const string ServersReady = "ServersReady";
+    public const string InvalidSpec = "InvalidSpec";
+    public const string FacilityNotFound = "FacilityNotFound";
+    public const string CertificateAuthorityMissing = "CertificateAuthorityMissing";
+    public const string TlsSecretMissing = "TlsSecretMissing";
+}
+
+/// <summary>
+/// Makes the cache's ConfigMap, Services, StatefulSet and TLS Secret. The cache PVCs come from the StatefulSet's claim
+/// templates: Kubernetes leaves them behind when the instance is deleted (cached data only; delete them by hand or reuse
+/// them by re-creating the instance with the same name).
+/// </summary>
+internal sealed class XCacheInstanceReconciler(
+    OperatorManager manager,
+    Informer<FacilityResource> facilities,
+    Informer<V1StatefulSet> statefulSets,
+    Informer<V1Secret> secrets,
+    OperatorSettings settings,
+    TimeProvider time) : IReconciler<XCacheInstance>
+{
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(15);
+
+    public async Task<ReconcileResult> ReconcileAsync(XCacheInstance instance, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var generation = instance.Metadata.Generation;
+        var previous = instance.Status ?? new XCacheInstanceStatus();
+        var status = new XCacheInstanceStatus
+        {
+            ObservedGeneration = generation,
+            Conditions = previous.Conditions.Select(c => new Condition
+            {
+                Type = c.Type, Status = c.Status, Reason = c.Reason, Message = c.Message,
+                LastTransitionTime = c.LastTransitionTime, ObservedGeneration = c.ObservedGeneration,
+            }).ToList(),
+            Endpoint = previous.Endpoint,
+        };
+        void Set(string type, bool? value, string reason, string message) =>
+            Conditions.Set(status.Conditions, type, value, reason, message, generation, now.UtcDateTime);
+        var ns = instance.Metadata.NamespaceProperty;
+
+        XCacheIssuerSettings? issuer = null;
+        var facilityName = XCachePlanning.FacilityRef(instance);
+        if (facilityName is not null)
+        {
+            var facility = facilities.Get(new ObjectKey(ns, facilityName));
+            if (facility is null)
+            {
+                var message = $"AnalysisFacility {facilityName} (spec.authorization.facilityRef) does not exist in namespace {ns}.";
+                await manager.Events.RecordAsync(instance, EventRecorder.Warning, XCacheConditions.FacilityNotFound, message, cancellationToken);
+                return await NotReadyAsync(instance, status, XCacheConditions.FacilityNotFound, message, "Pending", RetryDelay, cancellationToken);
+            }
+            var (resolved, issuerErrors) = XCachePlanning.IssuerOf(facility);
+            if (issuerErrors.Count > 0) return await InvalidAsync(instance, status, issuerErrors, cancellationToken);
+            issuer = resolved;
+        }
+
+        var build = XCacheBuilder.Build(instance, issuer);
+        if (!build.Succeeded) return await InvalidAsync(instance, status, build.Errors, cancellationToken);
+        var resources = build.Resources!;
+        var result = ReconcileResult.Done;
+        var keep = new HashSet<string> { Conditions.Ready, XCacheConditions.ServersReady };
+
+        // Token authorization means TLS: the certificate comes from the facility CA, or (explicit issuer) the user provides it.
+        if (resources.TlsSecretName is { } tlsSecretName)
+        {
+            keep.Add(XCacheConditions.TlsReady);
+            if (facilityName is not null)
+            {
+                var caData = await FacilityCa.ReadAsync(secrets, manager.Api, ns, facilityName, cancellationToken);
+                var caName = FacilityCa.SecretName(facilityName);
+                if (caData is null)
+                {
+                    var message = $"The facility CA Secret {caName} does not exist yet (the AnalysisFacility controller creates it); waiting.";
+                    Set(XCacheConditions.TlsReady, false, XCacheConditions.CertificateAuthorityMissing, message);
+                    return await NotReadyAsync(instance, status, XCacheConditions.CertificateAuthorityMissing, message, "Pending", RetryDelay, cancellationToken);
+                }
+                try
+                {
+                    var ensured = XCacheTls.Ensure(secrets.Get(new ObjectKey(ns, tlsSecretName))?.Data, caData, instance, now);
+                    await manager.Applier.ApplyAsync(XCacheTls.BuildSecret(instance, ensured.Data), instance, cancellationToken);
+                    var renewIn = ensured.RenewAt - now;
+                    result = result.Merge(ReconcileResult.After(renewIn > TimeSpan.FromMinutes(1) ? renewIn : TimeSpan.FromMinutes(1)));
+                    Set(XCacheConditions.TlsReady, true, "CertificateIssued",
+                        $"Server certificate from {caName} in Secret {tlsSecretName}; renewed at {ensured.RenewAt.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}.");
+                }
+                catch (Exception e) when (e is ArgumentException or CryptographicException or InvalidOperationException)
+                {
+                    var message = $"The facility CA Secret {caName} cannot sign certificates: {e.Message}";
+                    await manager.Events.RecordAsync(instance, EventRecorder.Warning, "CertificateAuthorityInvalid", message, cancellationToken);
+                    Set(XCacheConditions.TlsReady, false, "CertificateAuthorityInvalid", message);
+                    return await NotReadyAsync(instance, status, "CertificateAuthorityInvalid", message, "Pending", RetryDelay, cancellationToken);
+                }
+            }
+            else if (secrets.Get(new ObjectKey(ns, tlsSecretName)) is null
+                     && await manager.Api.GetAsync(manager.Api.Types.For<V1Secret>(), ns, tlsSecretName, cancellationToken) is null)
+            {
+                Set(XCacheConditions.TlsReady, false, XCacheConditions.TlsSecretMissing,
+                    $"With spec.authorization.issuer (no facilityRef) there is no facility CA: create the kubernetes.io/tls Secret {tlsSecretName} (tls.crt, tls.key, ca.crt).");
+                result = result.Merge(ReconcileResult.After(RetryDelay));
+            }
+            else
+            {
+                Set(XCacheConditions.TlsReady, true, "CertificateProvided", $"Server certificate from the Secret {tlsSecretName}.");
+            }
+        }
+        else
+        {
+            // Authorization switched off: the certificate is no longer used.
+            await manager.Applier.DeleteAsync(manager.Api.Types.For<V1Secret>(), ns, XCacheBuilder.TlsSecretName(instance), cancellationToken);
+        }
+
+        foreach (var obj in resources.All) await manager.Applier.ApplyAsync(obj, instance, cancellationToken);
+
+        var statefulSet = statefulSets.Get(new ObjectKey(ns, XCacheBuilder.ObjectName(instance)));
+        var ready = statefulSet?.Status?.ReadyReplicas ?? 0;
+        // Ready only when the servers run the current configuration (a rolling update has finished).
+        var current = statefulSet?.Status is { } observed
+                      && observed.ObservedGeneration >= statefulSet.Metadata.Generation
+                      && (observed.UpdateRevision is null || observed.CurrentRevision == observed.UpdateRevision);
+        var serversReady = ready >= instance.Spec.Replicas && current;
+        Set(XCacheConditions.ServersReady, serversReady, serversReady ? "ServersRunning" : ready >= instance.Spec.Replicas ? "RollingUpdate" : "ServersNotReady",
+            $"{ready} of {instance.Spec.Replicas} cache servers ready{(current ? "" : "; an update is rolling out")}.");
+        status.ReadyReplicas = ready;
+        status.Endpoint = resources.Endpoint;
+
+        Conditions.RemoveAllExcept(status.Conditions, keep);
+        var blocking = status.Conditions.FirstOrDefault(c => c.Type != Conditions.Ready && c.Status != Conditions.True);
+        if (blocking is null)
+        {
+            Set(Conditions.Ready, true, "CacheReady", $"{ready} cache servers serve {resources.Endpoint}.");
+            status.Phase = "Ready";
+        }
+        else
+        {
+            Set(Conditions.Ready, false, blocking.Reason ?? "NotReady", blocking.Message ?? blocking.Type);
+            status.Phase = ready == 0 ? "Pending" : "Progressing";
+        }
+        await manager.Status.UpdateAsync(instance, status, cancellationToken);
+        _ = settings;
+        return result;
+    }
+
+    private async Task<ReconcileResult> InvalidAsync(XCacheInstance instance, XCacheInstanceStatus status, IReadOnlyList<string> errors, CancellationToken cancellationToken)
+    {
+        var message = string.Join("; ", errors);
+        await manager.Events.RecordAsync(instance, EventRecorder.Warning, XCacheConditions.InvalidSpec, message, cancellationToken);
+        // The servers running the last good configuration stay as they are until the spec is fixed.
+        return await NotReadyAsync(instance, status, XCacheConditions.InvalidSpec, message, "Failed", null, cancellationToken);
+    }
+
+    private async Task<ReconcileResult> NotReadyAsync(XCacheInstance instance, XCacheInstanceStatus status, string reason, string message, string phase,
+        TimeSpan? retry, CancellationToken cancellationToken)
+    {
+        Conditions.Set(status.Conditions, Conditions.Ready, false, reason, message, instance.Metadata.Generation, time.GetUtcNow().UtcDateTime);
+        status.Phase = phase;
+        var statefulSet = statefulSets.Get(new ObjectKey(instance.Metadata.NamespaceProperty, XCacheBuilder.ObjectName(instance)));
+        status.ReadyReplicas = statefulSet?.Status?.ReadyReplicas ?? (statefulSet is null ? null : 0);
+        await manager.Status.UpdateAsync(instance, status, cancellationToken);
+        return retry is { } delay ? ReconcileResult.After(delay) : ReconcileResult.Done;
+    }
+}
