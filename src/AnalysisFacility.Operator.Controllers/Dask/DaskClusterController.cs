@@ -40,7 +40,6 @@ public static class DaskClusterController
         _ = issuers; // Dask pods get tokens through the user's token Secret, which the session controller mints.
         var clusters = manager.Informer<DaskCluster>();
         // StatusWriter resolves the kind by apiVersion/kind, which the registry knows only for registered custom resources.
-        manager.Api.Types.Register(manager.Api.Types.For<DaskCluster>());
         var facilities = manager.Informer<FacilityResource>();
         var deployments = manager.Informer<V1Deployment>(OperatorSettings.ManagedSelector);
         var services = manager.Informer<V1Service>(OperatorSettings.ManagedSelector);

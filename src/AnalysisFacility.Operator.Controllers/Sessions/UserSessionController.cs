@@ -18,8 +18,6 @@ public static class UserSessionController
     /// <summary>Creates the informers and the controller and adds them to <paramref name="manager"/>.</summary>
     public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log)
     {
-        // Applier/StatusWriter find types by apiVersion+kind; the registry only learns custom kinds that way when registered.
-        foreach (var type in new[] { typeof(UserSession), typeof(DaskCluster), typeof(AF) }) manager.Api.Types.Register(manager.Api.Types.For(type));
         _ = issuers; // tokens are signed with the ring from the facility's key Secret, which the facility controller publishes
         // Primary kinds of other controllers are cached whole (a selector here would hide unlabelled user objects from them).
         var sessions = manager.Informer<UserSession>();

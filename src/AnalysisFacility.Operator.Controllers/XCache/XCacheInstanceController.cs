@@ -24,7 +24,6 @@ public static class XCacheInstanceController
         _ = issuers; // the cache fetches the issuer's keys itself over HTTPS
         var instances = manager.Informer<XCacheInstance>();
         // StatusWriter resolves the kind by apiVersion/kind, which the registry knows only for registered custom resources.
-        manager.Api.Types.Register(manager.Api.Types.For<XCacheInstance>());
         var facilities = manager.Informer<FacilityResource>();
         var statefulSets = manager.Informer<V1StatefulSet>(OperatorSettings.ManagedSelector);
         var services = manager.Informer<V1Service>(OperatorSettings.ManagedSelector);

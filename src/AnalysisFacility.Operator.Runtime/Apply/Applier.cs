@@ -121,11 +121,13 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
 
     public static JsonObject ToJson(object obj) => JsonNode.Parse(KubernetesJson.Serialize(obj))!.AsObject();
 
+    // Kubernetes omits zero values (Go omitempty): initialDelaySeconds: 0, false flags and "" come back absent.
     private static bool IsEmpty(JsonNode? node) => node switch
     {
         null => true,
         JsonObject o => o.All(p => IsEmpty(p.Value)),
         JsonArray a => a.Count == 0,
+        JsonValue v => v.ToJsonString() is "0" or "false" or "\"\"",
         _ => false,
     };
 
