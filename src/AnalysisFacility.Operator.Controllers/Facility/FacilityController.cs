@@ -19,6 +19,8 @@ public static class FacilityController
     /// <summary>Creates the informers and the controller and adds them to <paramref name="manager"/>.</summary>
     public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log)
     {
+        // StatusWriter resolves types by apiVersion/kind; Types.For<T>() alone does not index custom resources by kind.
+        manager.Api.Types.Register(manager.Api.Types.For<AF>());
         var facilities = manager.Informer<AF>();
         var sessions = manager.Informer<UserSession>();
         var children = new FacilityChildren(manager);

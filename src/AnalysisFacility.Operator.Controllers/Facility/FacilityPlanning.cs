@@ -73,6 +73,7 @@ public static class FacilityPlanning
 {
     public const string IssuerReadyCondition = "IssuerReady";
     public const string InvalidSpecReason = "InvalidSpec";
+    public const string ApplyFailedReason = "ApplyFailed";
     public const string SpawnerModuleKey = "analysisfacility_spawner.py";
 
     private static readonly Lazy<string> SpawnerModule = new(() =>
@@ -223,7 +224,7 @@ public static class FacilityPlanning
     /// are dropped; lastTransitionTime only moves when a status flips, so the same observation gives the same status.
     /// </summary>
     public static AnalysisFacilityStatus Status(AF facility, IReadOnlyList<ComponentObjects> components, Func<WorkloadReference, WorkloadState> observe,
-        IssuerOutcome issuer, IReadOnlyList<string> specErrors, DateTime now)
+        IssuerOutcome issuer, IReadOnlyList<string> specErrors, DateTime now, IReadOnlyList<string>? applyErrors = null)
     {
         var generation = facility.Metadata.Generation;
         var conditions = (facility.Status?.Conditions ?? []).Select(Clone).ToList();
@@ -246,7 +247,12 @@ public static class FacilityPlanning
             Conditions.Set(conditions, Conditions.Ready, false, InvalidSpecReason, string.Join("; ", specErrors), generation, now);
             phase = "Failed";
         }
-        else if (issuer.Ready == false && issuer.Reason != "KeysPending")
+        else if (applyErrors is { Count: > 0 })
+        {
+            Conditions.Set(conditions, Conditions.Ready, false, ApplyFailedReason, string.Join("; ", applyErrors), generation, now);
+            phase = "Failed";
+        }
+        else if (issuer.Ready == false)
         {
             Conditions.Set(conditions, Conditions.Ready, false, issuer.Reason, issuer.Message, generation, now);
             phase = "Failed";

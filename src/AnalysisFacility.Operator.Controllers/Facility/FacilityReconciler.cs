@@ -29,7 +29,34 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     public const string FinalizerName = "analysisfacility.io/cleanup";
     private static readonly TimeSpan MinimumRequeue = TimeSpan.FromSeconds(1);
 
+    private Task<bool>? _supportsClaimRetention;
+
     public string Name => FinalizerName;
+
+    /// <summary>
+    /// StatefulSet.spec.persistentVolumeClaimRetentionPolicy exists from Kubernetes 1.23; older API servers reject it in
+    /// server-side apply ("field not declared in schema"). They never delete StatefulSet claims, which is the retain
+    /// behaviour anyway, so the field is dropped there.
+    /// </summary>
+    private async Task<bool> SupportsClaimRetentionAsync(CancellationToken cancellationToken)
+    {
+        var probe = _supportsClaimRetention ??= Task.Run(async () =>
+        {
+            var version = System.Text.Json.Nodes.JsonNode.Parse(await children.Api.GetRawAsync("/version", cancellationToken));
+            var major = int.Parse(new string((version?["major"]?.GetValue<string>() ?? "1").TakeWhile(char.IsDigit).ToArray()), System.Globalization.CultureInfo.InvariantCulture);
+            var minor = int.Parse(new string((version?["minor"]?.GetValue<string>() ?? "0").TakeWhile(char.IsDigit).ToArray()), System.Globalization.CultureInfo.InvariantCulture);
+            return major > 1 || minor >= 23;
+        }, cancellationToken);
+        try
+        {
+            return await probe;
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            _supportsClaimRetention = null; // ask again next time
+            throw;
+        }
+    }
 
     private static string Owner(AF facility) => $"{facility.Metadata.NamespaceProperty}/{facility.Metadata.Name}";
 
@@ -55,15 +82,19 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         var components = FacilityPlanning.Plan(facility, context, [.. tokenObjects, caSecret]);
 
         var applyErrors = new List<string>();
+        var claimRetention = await SupportsClaimRetentionAsync(cancellationToken);
         foreach (var component in components.Where(c => c.Enabled && c.IsValid && c.Component != FacilityLabels.TokensComponent))
         {
             foreach (var obj in component.Objects)
             {
+                if (!claimRetention && obj is V1StatefulSet statefulSet) statefulSet.Spec.PersistentVolumeClaimRetentionPolicy = null;
+                // A PV's storageClassName "" is stored as absent (omitempty); sending "" would look like drift on every reconcile.
+                if (obj is V1PersistentVolume { Spec.StorageClassName: "" } volume) volume.Spec.StorageClassName = null;
                 try
                 {
                     await manager.Applier.ApplyAsync(obj, FacilityPlanning.NeedsOwnerReference(obj) ? facility : null, cancellationToken);
                 }
-                catch (KubernetesApiException e) when (e.IsInvalid || e.IsNotFound)
+                catch (KubernetesApiException e) when (!e.IsConflict)
                 {
                     // A rejected object is reported, the rest of the facility still converges.
                     applyErrors.Add($"{obj.Kind} {obj.Metadata.Name} ({component.Component}): {e.ApiMessage}");
@@ -90,11 +121,11 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         }
         if (applyErrors.Count > 0)
         {
-            await manager.Events.RecordAsync(facility, EventRecorder.Warning, "ApplyFailed", string.Join("; ", applyErrors), cancellationToken);
+            await manager.Events.RecordAsync(facility, EventRecorder.Warning, FacilityPlanning.ApplyFailedReason, string.Join("; ", applyErrors), cancellationToken);
         }
 
         var status = FacilityPlanning.Status(facility, components, w => children.Observe(ns, w), issuer,
-            [.. specErrors, .. applyErrors], now.UtcDateTime);
+            specErrors, now.UtcDateTime, applyErrors);
         await manager.Status.UpdateAsync(facility, status, cancellationToken);
         return result;
     }

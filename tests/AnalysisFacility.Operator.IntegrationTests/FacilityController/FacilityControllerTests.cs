@@ -17,13 +17,12 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
 {
     private KubernetesApi Api => fixture.Api;
 
-    private async Task<(string Ns, AF Facility)> CreateSampleAsync(string prefix, Action<AF>? edit = null)
+    private async Task<(string Ns, AF Facility)> CreateSampleAsync(string prefix)
     {
         var ns = await fixture.CreateNamespaceAsync(prefix);
         await FacilityKit.CreateReferencedSecretsAsync(Api, ns);
-        var sample = FacilityKit.Sample(ns);
-        edit?.Invoke(sample);
-        var created = await FacilityKit.CreateAsync(Api, sample);
+        var created = await FacilityKit.ApplyWithKubectlAsync(fixture, ns, FacilityKit.SampleYaml(ns));
+        created.Spec.HTCondor.Execute.Replicas.Should().Be(4, "the sample's htCondor section reached the API server");
         return (ns, created);
     }
 
@@ -33,14 +32,26 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
     private async Task WaitForAllObjectsAsync(AF facility)
     {
         var expected = Expected(facility);
-        await Eventually.TrueAsync(async () =>
+        var missing = new List<string>();
+        try
         {
-            foreach (var obj in expected)
+            await Eventually.TrueAsync(async () =>
             {
-                if (!await FacilityKit.ExistsAsync(Api, obj.ApiVersion, obj.Kind, obj.Metadata.NamespaceProperty, obj.Metadata.Name)) return false;
-            }
-            return true;
-        }, TimeSpan.FromSeconds(60), "every rendered object of the facility exists");
+                missing.Clear();
+                foreach (var obj in expected)
+                {
+                    if (!await FacilityKit.ExistsAsync(Api, obj.ApiVersion, obj.Kind, obj.Metadata.NamespaceProperty, obj.Metadata.Name))
+                        missing.Add($"{obj.Kind} {obj.Metadata.Name}");
+                }
+                return missing.Count == 0;
+            }, TimeSpan.FromSeconds(60), "every rendered object of the facility exists");
+        }
+        catch (TimeoutException e)
+        {
+            var status = (await FacilityKit.GetAsync(Api, facility.Metadata.NamespaceProperty, facility.Metadata.Name))?.Status;
+            var conditions = string.Join(" | ", status?.Conditions.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}") ?? []);
+            throw new TimeoutException($"{e.Message}; missing: {string.Join(", ", missing)}; conditions: {conditions}");
+        }
     }
 
     [Fact]
@@ -105,9 +116,16 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
         // Steady state: reconciling again (a resync is forced by touching an annotation) writes nothing.
         await Task.Delay(TimeSpan.FromSeconds(3));
         await Api.PatchAsync(Api.Types.For<AF>(), ns, FacilityKit.Name, """{"metadata":{"annotations":{"test/poke":"1"}}}""", KubernetesApi.MergePatch, CancellationToken.None);
+        var writes = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void Record(string verb, string path)
+        {
+            if (verb is not "GET" and not "HEAD") writes.Enqueue($"{verb} {path}");
+        }
+        harness.Host.Api.Calls.CallMade += Record;
         var before = harness.Host.Api.Calls.Writes;
         await Task.Delay(TimeSpan.FromSeconds(6));
-        harness.Host.Api.Calls.Writes.Should().Be(before, "a facility that is up to date needs no writes");
+        harness.Host.Api.Calls.CallMade -= Record;
+        harness.Host.Api.Calls.Writes.Should().Be(before, $"a facility that is up to date needs no writes, but made: {string.Join(", ", writes)}");
     }
 
     [Fact]

@@ -23,15 +23,17 @@ internal static class FacilityKit
         throw new FileNotFoundException("deploy/samples/facility.yaml not found above the test directory");
     }
 
-    /// <summary>The sample in <paramref name="ns"/>, with an issuer path of its own (every facility needs a distinct one).</summary>
-    public static AF Sample(string ns)
-    {
-        var facility = KubernetesYaml.Deserialize<AF>(File.ReadAllText(SamplePath()));
-        facility.Metadata.NamespaceProperty = ns;
-        facility.Spec.Tokens.Issuer = $"https://cmsaf-jh.unl.edu/issuer/{ns}";
-        facility.Spec.Tokens.Audiences = [.. facility.Spec.Tokens.Audiences.Select(a => a.Replace(".cmsaf.svc", $".{ns}.svc", StringComparison.Ordinal))];
-        return facility;
-    }
+    /// <summary>
+    /// The sample's YAML for <paramref name="ns"/>, with an issuer path of its own (every facility needs a distinct one).
+    /// It is applied with kubectl like an admin would: KubernetesYaml's camelCase convention reads <c>htCondor</c> as
+    /// <c>hTCondor</c> and would silently drop that section.
+    /// </summary>
+    public static string SampleYaml(string ns) => File.ReadAllText(SamplePath())
+        .Replace("namespace: cmsaf", $"namespace: {ns}", StringComparison.Ordinal)
+        .Replace("issuer: https://cmsaf-jh.unl.edu/issuer", $"issuer: https://cmsaf-jh.unl.edu/issuer/{ns}", StringComparison.Ordinal)
+        .Replace(".cmsaf.svc", $".{ns}.svc", StringComparison.Ordinal)
+        // The sample spells the field "xcache"; the CRD's name is "xCache" (reported, the sample is not ours to edit).
+        .Replace("\n  xcache:", "\n  xCache:", StringComparison.Ordinal);
 
     public static string IssuerPath(string ns) => $"/issuer/{ns}";
 
@@ -56,12 +58,21 @@ internal static class FacilityKit
         }
     }
 
-    public static async Task<AF> CreateAsync(KubernetesApi api, AF facility)
+    public static async Task<AF> ApplyWithKubectlAsync(ControlPlaneFixture fixture, string ns, string yaml)
     {
-        var json = JsonNode.Parse(KubernetesJson.Serialize(facility))!.AsObject();
-        json.Remove("status");
-        var created = await api.CreateAsync(api.Types.For<AF>(), json, CancellationToken.None);
-        return KubernetesJson.Deserialize<AF>(created.ToJsonString());
+        var file = Path.Combine(Path.GetTempPath(), $"af-{ns}.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        try
+        {
+            var kubectl = Path.Combine(Dev.LocalControlPlane.BinDirectory, "kubectl");
+            var (code, output) = await TestProcess.RunAsync(kubectl, ["--kubeconfig", fixture.Plane.KubeconfigPath, "apply", "-f", file]);
+            code.Should().Be(0, output);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        return (await GetAsync(fixture.Api, ns))!;
     }
 
     public static async Task<AF?> GetAsync(KubernetesApi api, string ns, string name = Name)
