@@ -15,7 +15,7 @@ try
         _ => Help(),
     };
 }
-catch (ArgumentException e)
+catch (Exception e) when (e is ArgumentException or YamlDotNet.Core.YamlException or IOException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;

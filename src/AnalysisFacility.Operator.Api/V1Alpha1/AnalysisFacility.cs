@@ -28,7 +28,7 @@ public sealed class AnalysisFacilitySpec
     [Required] public TokenIssuerSpec Tokens { get; set; } = new();
 
     [Doc("The HTCondor pool: central manager, schedd and execute nodes.")]
-    public HTCondorSpec HTCondor { get; set; } = new();
+    [JsonPropertyName("htcondor")] public HTCondorSpec HTCondor { get; set; } = new();
 
     [Doc("ServiceX data delivery.")]
     public ServiceXSpec ServiceX { get; set; } = new();
@@ -43,7 +43,7 @@ public sealed class AnalysisFacilitySpec
     public UserStoreSpec UserStore { get; set; } = new();
 
     [Doc("XCache used by sessions: the name of an XCacheInstance in this namespace.")]
-    public XCacheReference? XCache { get; set; }
+    [JsonPropertyName("xcache")] public XCacheReference? XCache { get; set; }
 
     [Doc("Dask defaults inherited by UserSessions and DaskClusters of this facility.")]
     public DaskDefaults Dask { get; set; } = new();
@@ -91,7 +91,7 @@ public sealed class HubAuthentication
     [Default("oauth"), Enum("oauth", "dummy")] public string Type { get; set; } = "oauth";
 
     [Doc("Generic OAuth2/OIDC settings; required when type is oauth.")]
-    public OAuthSpec? OAuth { get; set; }
+    [JsonPropertyName("oauth")] public OAuthSpec? OAuth { get; set; }
 
     [Doc("Secret key holding the shared password of the dummy authenticator (optional).")]
     public SecretKeyReference? DummyPasswordSecretRef { get; set; }
@@ -516,5 +516,5 @@ public sealed class FacilityEndpoints
     [Doc("ServiceX URL.")] public string? ServiceX { get; set; }
     [Doc("MLflow tracking URI.")] public string? Mlflow { get; set; }
     [Doc("Triton HTTP URL.")] public string? Triton { get; set; }
-    [Doc("XCache root:// endpoint.")] public string? XCache { get; set; }
+    [Doc("XCache root:// endpoint.")][JsonPropertyName("xcache")] public string? XCache { get; set; }
 }

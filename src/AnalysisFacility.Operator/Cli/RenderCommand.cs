@@ -1,13 +1,74 @@
+using System.Text.Json;
+using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Controllers;
+using AnalysisFacility.Operator.Controllers.Dask;
+using AnalysisFacility.Operator.Controllers.Facility;
+using AnalysisFacility.Operator.Controllers.Sessions;
+using AnalysisFacility.Operator.Controllers.XCache;
+using AnalysisFacility.Operator.Runtime.Client;
+using k8s;
+using k8s.Models;
+using YamlDotNet.Serialization;
+
 namespace AnalysisFacility.Operator.Cli;
 
+/// <summary>
+/// `render -f FILE`: the objects the operator would create for the resources in FILE, with no cluster — what
+/// `helm template` is to a chart. Each controller renders with the same planning code it reconciles with.
+/// </summary>
 public static class RenderCommand
 {
-    public const string Usage = "render                           (being written)";
+    public const string Usage = "";
 
     public static Task<int> RunAsync(CommandLine line)
     {
-        _ = line;
-        Console.Error.WriteLine("render: not available yet");
-        return Task.FromResult(2);
+        var file = line.Get("f") ?? line.Get("filename") ?? throw new ArgumentException("render needs -f FILE");
+        if (!File.Exists(file)) throw new ArgumentException($"{file} does not exist");
+        var output = Render(File.ReadAllText(file), new OperatorSettings { OperatorNamespace = line.Get("operator-namespace", "AF_OPERATOR_NAMESPACE", "analysisfacility-system")! });
+        Console.Out.Write(output);
+        return Task.FromResult(0);
     }
+
+    /// <summary>YAML documents for every object the resources in <paramref name="yaml"/> lead to.</summary>
+    public static string Render(string yaml, OperatorSettings settings)
+    {
+        var documents = YamlDocuments.Parse(yaml);
+        var set = new RenderSet
+        {
+            Facilities = YamlDocuments.OfKind<AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility>(yaml, "AnalysisFacility"),
+            Sessions = YamlDocuments.OfKind<UserSession>(yaml, "UserSession"),
+            DaskClusters = YamlDocuments.OfKind<DaskCluster>(yaml, "DaskCluster"),
+            XCaches = YamlDocuments.OfKind<XCacheInstance>(yaml, "XCacheInstance"),
+        };
+        if (set.Facilities.Count + set.Sessions.Count + set.DaskClusters.Count + set.XCaches.Count == 0)
+        {
+            throw new ArgumentException($"no analysisfacility.io resources found among {documents.Count} documents");
+        }
+        var objects = new List<(string Source, IKubernetesObject<V1ObjectMeta> Object)>();
+        foreach (var facility in set.Facilities) objects.AddRange(FacilityRendering.Render(facility, set, settings).Select(o => ($"AnalysisFacility/{facility.Metadata.Name}", o)));
+        foreach (var session in set.Sessions) objects.AddRange(SessionRendering.Render(session, set, settings).Select(o => ($"UserSession/{session.Metadata.Name}", o)));
+        foreach (var cluster in set.DaskClusters) objects.AddRange(DaskRendering.Render(cluster, set, settings).Select(o => ($"DaskCluster/{cluster.Metadata.Name}", o)));
+        foreach (var cache in set.XCaches) objects.AddRange(XCacheRendering.Render(cache, set, settings).Select(o => ($"XCacheInstance/{cache.Metadata.Name}", o)));
+
+        var serializer = new SerializerBuilder().DisableAliases().WithQuotingNecessaryStrings().Build();
+        var text = new System.Text.StringBuilder();
+        foreach (var (source, obj) in objects)
+        {
+            // Through JSON so field names are exactly the API's (KubernetesJson), then to plain YAML.
+            var tree = ToPlain(JsonDocument.Parse(KubernetesJson.Serialize(obj)).RootElement);
+            text.Append("---\n# Source: ").Append(source).Append('\n').Append(serializer.Serialize(tree));
+        }
+        return text.ToString();
+    }
+
+    private static object? ToPlain(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().ToDictionary(p => p.Name, p => ToPlain(p.Value)),
+        JsonValueKind.Array => element.EnumerateArray().Select(ToPlain).ToList(),
+        JsonValueKind.String => element.GetString(),
+        JsonValueKind.Number => element.TryGetInt64(out var l) ? l : element.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => null,
+    };
 }

@@ -113,7 +113,7 @@ public sealed class InstallManifestTests(ControlPlaneFixture fixture)
         // 2. Real calls: the whole sample facility, as the facility builder makes it, applied by the operator's account
         //    (server-side dry run, so nothing starts), including the hub Role that grants UserSession rights (RBAC
         //    escalation check) and the cluster-scoped store PersistentVolume.
-        var facility = KubernetesYaml.Deserialize<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(Path.Combine(Kubectl.RepositoryRoot, "deploy/samples/facility.yaml")));
+        var facility = YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(Path.Combine(Kubectl.RepositoryRoot, "deploy/samples/facility.yaml")));
         facility.Metadata.NamespaceProperty = ns;
         var built = FacilityBuilder.Build(facility, new FacilityContext { IssuerServiceHost = new OperatorSettings().IssuerServiceHost });
         built.Errors.Should().BeEmpty();

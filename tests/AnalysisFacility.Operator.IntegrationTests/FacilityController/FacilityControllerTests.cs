@@ -22,7 +22,7 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
         var ns = await fixture.CreateNamespaceAsync(prefix);
         await FacilityKit.CreateReferencedSecretsAsync(Api, ns);
         var created = await FacilityKit.ApplyWithKubectlAsync(fixture, ns, FacilityKit.SampleYaml(ns));
-        created.Spec.HTCondor.Execute.Replicas.Should().Be(4, "the sample's htCondor section reached the API server");
+        created.Spec.HTCondor.Execute.Replicas.Should().Be(4, "the sample's htcondor section reached the API server");
         return (ns, created);
     }
 

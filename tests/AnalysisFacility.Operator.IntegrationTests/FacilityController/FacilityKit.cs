@@ -25,15 +25,12 @@ internal static class FacilityKit
 
     /// <summary>
     /// The sample's YAML for <paramref name="ns"/>, with an issuer path of its own (every facility needs a distinct one).
-    /// It is applied with kubectl like an admin would: KubernetesYaml's camelCase convention reads <c>htCondor</c> as
-    /// <c>hTCondor</c> and would silently drop that section.
+    /// It is applied with kubectl like an admin would.
     /// </summary>
     public static string SampleYaml(string ns) => File.ReadAllText(SamplePath())
         .Replace("namespace: cmsaf", $"namespace: {ns}", StringComparison.Ordinal)
         .Replace("issuer: https://cmsaf-jh.unl.edu/issuer", $"issuer: https://cmsaf-jh.unl.edu/issuer/{ns}", StringComparison.Ordinal)
-        .Replace(".cmsaf.svc", $".{ns}.svc", StringComparison.Ordinal)
-        // The sample spells the field "xcache"; the CRD's name is "xCache" (reported, the sample is not ours to edit).
-        .Replace("\n  xcache:", "\n  xCache:", StringComparison.Ordinal);
+        .Replace(".cmsaf.svc", $".{ns}.svc", StringComparison.Ordinal);
 
     public static string IssuerPath(string ns) => $"/issuer/{ns}";
 

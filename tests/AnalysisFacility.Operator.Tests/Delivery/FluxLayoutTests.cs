@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Runtime.Client;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using k8s;
@@ -62,10 +63,10 @@ public sealed class FluxLayoutTests
         var samples = DeliveryFiles.PathOf("deploy", "samples");
         var kinds = new Dictionary<string, Func<string, object?>>
         {
-            ["AnalysisFacility"] = yaml => KubernetesYaml.Deserialize<Api.V1Alpha1.AnalysisFacility>(yaml).Spec,
-            ["UserSession"] = yaml => KubernetesYaml.Deserialize<UserSession>(yaml).Spec,
-            ["DaskCluster"] = yaml => KubernetesYaml.Deserialize<DaskCluster>(yaml).Spec,
-            ["XCacheInstance"] = yaml => KubernetesYaml.Deserialize<XCacheInstance>(yaml).Spec,
+            ["AnalysisFacility"] = yaml => YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(yaml).Spec,
+            ["UserSession"] = yaml => YamlDocuments.Single<UserSession>(yaml).Spec,
+            ["DaskCluster"] = yaml => YamlDocuments.Single<DaskCluster>(yaml).Spec,
+            ["XCacheInstance"] = yaml => YamlDocuments.Single<XCacheInstance>(yaml).Spec,
         };
         var found = new List<string>();
         foreach (var path in Directory.GetFiles(samples, "*.yaml"))

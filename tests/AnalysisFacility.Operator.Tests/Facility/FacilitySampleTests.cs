@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Builders.Facility;
 using k8s;
 
@@ -18,7 +19,7 @@ public sealed class FacilitySampleTests
     [Fact]
     public void The_sample_facility_is_valid_and_builds_every_component()
     {
-        var facility = KubernetesYaml.Deserialize<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(SamplePath()));
+        var facility = YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(SamplePath()));
         facility.Spec.Hub.Authentication.OAuth!.AuthorizeUrl.Should().Be("https://cms-auth.web.cern.ch/authorize");
         var result = FacilityBuilder.Build(facility, new FacilityContext { IssuerServiceHost = "analysisfacility-operator.af-system.svc" });
         result.Errors.Should().BeEmpty();
