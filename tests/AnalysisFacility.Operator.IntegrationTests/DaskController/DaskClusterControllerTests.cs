@@ -21,7 +21,7 @@ public sealed class DaskClusterControllerTests(ControlPlaneFixture fixture)
     {
         var api = fixture.Api;
         var ns = await fixture.CreateNamespaceAsync("dask-ctl");
-        await using var harness = await OperatorHarness.StartAsync(fixture);
+        await using var harness = await OperatorHarness.StartAsync(fixture, [ns]);
         await CreateFacilityAsync(api, ns);
         await CreateAsync(api, new DaskCluster
         {
@@ -124,7 +124,7 @@ public sealed class DaskClusterControllerTests(ControlPlaneFixture fixture)
     {
         var api = fixture.Api;
         var ns = await fixture.CreateNamespaceAsync("dask-wait");
-        await using var harness = await OperatorHarness.StartAsync(fixture);
+        await using var harness = await OperatorHarness.StartAsync(fixture, [ns]);
         await CreateAsync(api, new DaskCluster
         {
             Metadata = new V1ObjectMeta { Name = "bob", NamespaceProperty = ns },

@@ -57,8 +57,8 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
     [Fact]
     public async Task Sample_facility_reconciles_to_all_objects_becomes_ready_with_pods_serves_its_issuer_and_then_stays_quiet()
     {
-        await using var harness = await OperatorHarness.StartAsync(fixture);
         var (ns, facility) = await CreateSampleAsync("fac-full");
+        await using var harness = await OperatorHarness.StartAsync(fixture, [ns]);
         await WaitForAllObjectsAsync(facility);
 
         var expected = Expected(facility);
@@ -131,8 +131,8 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
     [Fact]
     public async Task A_child_deleted_or_edited_by_hand_is_put_back_and_an_image_change_rolls_the_deployment()
     {
-        await using var harness = await OperatorHarness.StartAsync(fixture);
         var (ns, facility) = await CreateSampleAsync("fac-heal");
+        await using var harness = await OperatorHarness.StartAsync(fixture, [ns]);
         await WaitForAllObjectsAsync(facility);
         var names = new FacilityNames(FacilityKit.Name);
 
@@ -170,8 +170,8 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
     [Fact]
     public async Task Disabling_a_component_removes_its_objects_and_deleting_the_facility_keeps_retained_data()
     {
-        await using var harness = await OperatorHarness.StartAsync(fixture);
         var (ns, facility) = await CreateSampleAsync("fac-prune");
+        await using var harness = await OperatorHarness.StartAsync(fixture, [ns]);
         await WaitForAllObjectsAsync(facility);
         var names = new FacilityNames(FacilityKit.Name);
         var store = facility.Spec.UserStore;
@@ -219,8 +219,8 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
     [Fact]
     public async Task An_invalid_edit_gets_Ready_False_and_an_Event_and_leaves_running_objects_alone()
     {
-        await using var harness = await OperatorHarness.StartAsync(fixture);
         var (ns, facility) = await CreateSampleAsync("fac-invalid");
+        await using var harness = await OperatorHarness.StartAsync(fixture, [ns]);
         await WaitForAllObjectsAsync(facility);
         var names = new FacilityNames(FacilityKit.Name);
 

@@ -22,7 +22,7 @@ public sealed class HubEndToEndTests(ControlPlaneFixture fixture)
     public async Task Hub_login_and_spawn_create_a_session_the_spawner_returns_its_url_and_stop_deletes_it()
     {
         var bed = await CreateAsync(fixture, "sess-hub");
-        await using var harness = await OperatorHarness.StartAsync(fixture);
+        await using var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]);
         var directory = Path.Combine(Path.GetTempPath(), "hub-e2e-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         try

@@ -26,7 +26,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
     public async Task Mapped_and_unmapped_users_get_their_store_a_token_and_a_ready_session_then_deletion_keeps_the_store()
     {
         var bed = await CreateAsync(fixture, "sess-store");
-        await using var harness = await OperatorHarness.StartAsync(fixture);
+        await using var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]);
         await bed.CreateSessionAsync(MappedUser);
         await bed.CreateSessionAsync("carol"); // no mapping entry
 
@@ -103,7 +103,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
     public async Task An_old_token_is_replaced_and_the_refresher_puts_the_new_one_into_the_token_file()
     {
         var bed = await CreateAsync(fixture, "sess-refresh");
-        await using var harness = await OperatorHarness.StartAsync(fixture);
+        await using var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]);
         await bed.CreateSessionAsync(MappedUser);
         await Eventually.TrueAsync(async () => await bed.TokenAsync(MappedUser) is not null, Wait, "token minted");
         var first = (await bed.TokenAsync(MappedUser))!;
@@ -173,7 +173,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
     public async Task A_session_service_account_cannot_read_another_users_token_secret()
     {
         var bed = await CreateAsync(fixture, "sess-rbac");
-        await using var harness = await OperatorHarness.StartAsync(fixture);
+        await using var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]);
         await bed.CreateSessionAsync(MappedUser);
         await bed.CreateSessionAsync("bob");
         await Eventually.TrueAsync(async () => await bed.TokenAsync(MappedUser) is not null && await bed.TokenAsync("bob") is not null
@@ -205,7 +205,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
     public async Task A_session_past_its_ttl_is_deleted_with_an_event()
     {
         var bed = await CreateAsync(fixture, "sess-ttl");
-        await using var harness = await OperatorHarness.StartAsync(fixture);
+        await using var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]);
         var session = await bed.CreateSessionAsync(MappedUser, s => s.Ttl = "8s");
         await Eventually.TrueAsync(async () => await bed.GetAsync<V1Pod>(PodName(MappedUser)) is not null, Wait, "pod created");
         await Eventually.TrueAsync(async () => await bed.SessionAsync(MappedUser) is null, Wait, "session culled after its ttl");
@@ -216,32 +216,30 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
     }
 
     [Fact]
-    public async Task Missing_facility_and_missing_key_are_reported_then_resolved_by_watches()
+    public async Task Missing_facility_is_reported_and_a_facility_without_keys_gets_them_so_the_session_is_served()
     {
         var bed = await CreateAsync(fixture, "sess-wait", withKeys: false);
-        await using var harness = await OperatorHarness.StartAsync(fixture);
         await bed.CreateSessionAsync("dave", facilityRef: "other-af");
         await bed.CreateSessionAsync(MappedUser);
+        await using var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]);
 
         await Eventually.TrueAsync(async () => ConditionOf(await bed.SessionAsync("dave"), SessionConditions.Ready)?.Reason == "FacilityNotFound",
             Wait, "dave: FacilityNotFound");
-        await Eventually.TrueAsync(async () => ConditionOf(await bed.SessionAsync(MappedUser), SessionConditions.TokenIssued)?.Reason == "NoSigningKey",
-            Wait, "alice: no signing key yet");
-        (await bed.TokenAsync(MappedUser)).Should().BeNull();
         var events = await fixture.Api.Typed.CoreV1.ListNamespacedEventAsync(bed.Namespace);
         events.Items.Should().Contain(e => e.Reason == "FacilityNotFound" && e.Type == "Warning");
 
-        // The key Secret appears: the session gets its token at once (secret watch, not the 30 s retry).
-        await bed.CreateKeySecretAsync();
+        // No key Secret existed: the facility controller creates the signing keys and the session, which watches that
+        // Secret, gets its token without waiting for its 30 s retry.
         await Eventually.TrueAsync(async () => ConditionOf(await bed.SessionAsync(MappedUser), SessionConditions.TokenIssued)?.Status == "True",
-            TimeSpan.FromSeconds(15), "alice: token issued after the key appeared");
+            TimeSpan.FromSeconds(20), "alice: token issued once the facility made its keys");
+        (await bed.TokenAsync(MappedUser)).Should().NotBeNull();
     }
 
     [Fact]
     public async Task A_changed_pod_spec_replaces_the_pod_and_dask_gets_a_cluster()
     {
         var bed = await CreateAsync(fixture, "sess-edit");
-        await using var harness = await OperatorHarness.StartAsync(fixture);
+        await using var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]);
         await bed.CreateSessionAsync(MappedUser, s => s.Dask = new SessionDask { Enabled = true, Minimum = 1, Maximum = 4 });
         V1Pod? pod = null;
         await Eventually.TrueAsync(async () => (pod = await bed.GetAsync<V1Pod>(PodName(MappedUser))) is not null, Wait, "pod created");

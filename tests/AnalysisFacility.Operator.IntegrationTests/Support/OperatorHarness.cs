@@ -19,12 +19,14 @@ public sealed class OperatorHarness : IAsyncDisposable
 
     public OperatorHost Host { get; }
 
-    public static async Task<OperatorHarness> StartAsync(ControlPlaneFixture fixture, Func<OperatorHostOptions, OperatorHostOptions>? configure = null,
-        string? operatorNamespace = null)
+    /// <param name="namespaces">The namespaces the operator watches: the test's own, so that objects left by other tests
+    /// sharing the control plane are neither reconciled nor counted.</param>
+    public static async Task<OperatorHarness> StartAsync(ControlPlaneFixture fixture, IReadOnlyList<string> namespaces,
+        Func<OperatorHostOptions, OperatorHostOptions>? configure = null, string? operatorNamespace = null)
     {
         var options = new OperatorHostOptions
         {
-            Settings = new OperatorSettings { OperatorNamespace = operatorNamespace ?? "default", Workers = 4 },
+            Settings = new OperatorSettings { OperatorNamespace = operatorNamespace ?? "default", Workers = 4, Namespaces = namespaces },
             ListenAddress = IPAddress.Loopback,
             HttpPort = 0,
             IssuerPort = 0,

@@ -99,10 +99,8 @@ public sealed class TestProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"{Name} exited with {_process.ExitCode} while waiting for {what}. Output:\n{Output}");
-            }
+            // Read the exit state before the condition: a process that met the condition and then exited is a success.
+            var exited = _process.HasExited;
             try
             {
                 if (await condition()) return;
@@ -110,6 +108,10 @@ public sealed class TestProcess : IAsyncDisposable
             catch (Exception) when (DateTime.UtcNow < deadline)
             {
                 // not up yet
+            }
+            if (exited)
+            {
+                throw new InvalidOperationException($"{Name} exited with {_process.ExitCode} while waiting for {what}. Output:\n{Output}");
             }
             await Task.Delay(100);
         }

@@ -18,7 +18,7 @@ public sealed class XCacheInstanceControllerTests(ControlPlaneFixture fixture)
     {
         var api = fixture.Api;
         var ns = await fixture.CreateNamespaceAsync("xcache-ctl");
-        await using var harness = await OperatorHarness.StartAsync(fixture);
+        await using var harness = await OperatorHarness.StartAsync(fixture, [ns]);
         await CreateFacilityAsync(api, ns);
         var instance = new XCacheInstance
         {
