@@ -135,7 +135,10 @@ public static class TokenDelivery
         {
             container.VolumeMounts = [.. container.VolumeMounts ?? [], .. pieces.MainMounts];
             // A static BEARER_TOKEN would never refresh and would win over the file in discovery: never set it.
-            container.Env = [.. (container.Env ?? []).Where(e => e.Name is not "BEARER_TOKEN"), .. pieces.MainEnvironment];
+            // The delivery owns these variables: replace any the container already sets (duplicates are invalid in SSA),
+            // and drop BEARER_TOKEN, which would never refresh.
+            var owned = pieces.MainEnvironment.Select(e => e.Name).Append("BEARER_TOKEN").ToHashSet();
+            container.Env = [.. (container.Env ?? []).Where(e => !owned.Contains(e.Name)), .. pieces.MainEnvironment];
         }
     }
 

@@ -70,6 +70,8 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
         // Status before and after the pod is ready (the test plays kubelet).
         await Eventually.TrueAsync(async () => ConditionOf(await bed.SessionAsync(MappedUser), SessionConditions.TokenIssued)?.Status == "True",
             Wait, "TokenIssued");
+        // Let the facility controller finish first: its status (endpoints) feeds the pod's environment.
+        await harness.WaitForQuietAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60));
         await Kubelet.MarkPodReadyAsync(fixture.Api, bed.Namespace, PodName(MappedUser), "10.244.0.10");
         UserSession? ready = null;
         await Eventually.TrueAsync(async () => (ready = await bed.SessionAsync(MappedUser))?.Status?.Phase == SessionConditions.PhaseReady,
@@ -81,8 +83,8 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
         ConditionOf(ready, SessionConditions.StorageMounted)!.Status.Should().Be("True");
         ready.Status.Conditions.Should().OnlyContain(c => c.ObservedGeneration == ready.Metadata.Generation);
 
-        // Steady state: nothing to write.
-        await Task.Delay(2000);
+        // Steady state: once the facility, Dask and session controllers have converged, nothing more to write.
+        await harness.WaitForQuietAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60));
         var writes = harness.Host.Api.Calls.Writes;
         await Task.Delay(4000);
         harness.Host.Api.Calls.Writes.Should().Be(writes, "a session in steady state makes no API writes");

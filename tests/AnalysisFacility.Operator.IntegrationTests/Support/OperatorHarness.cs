@@ -41,6 +41,32 @@ public sealed class OperatorHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>
+    /// Waits until the operator has made no write for <paramref name="quiet"/> (everything converged, including the
+    /// controllers reacting to each other), so a following steady-state check measures a steady state.
+    /// </summary>
+    public async Task WaitForQuietAsync(TimeSpan quiet, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var last = Host.Api.Calls.Writes;
+        var since = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            var now = Host.Api.Calls.Writes;
+            if (now != last)
+            {
+                last = now;
+                since = DateTime.UtcNow;
+            }
+            else if (DateTime.UtcNow - since >= quiet)
+            {
+                return;
+            }
+        }
+        throw new TimeoutException($"the operator kept writing for {timeout} (never converged)");
+    }
+
     /// <summary>Stops like SIGTERM would: controllers drain, the lease is released.</summary>
     public async Task StopAsync()
     {
