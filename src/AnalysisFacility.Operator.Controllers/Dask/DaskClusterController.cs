@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Controllers.Facility;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Dask;
 using AnalysisFacility.Operator.Runtime.Cache;
@@ -61,7 +62,7 @@ public static class DaskClusterController
                 .Where(cluster => cluster.Spec.FacilityRef == facility.Metadata.Name).Select(ObjectKey.Of))
             // The facility CA and the user's token Secret are not ours: follow them by name.
             .Watches(secrets, secret => clusters.List(secret.Metadata.NamespaceProperty)
-                .Where(cluster => secret.Metadata.Name == FacilityCa.SecretName(cluster.Spec.FacilityRef)
+                .Where(cluster => secret.Metadata.Name == FacilitySecrets.CaSecretName(cluster.Spec.FacilityRef)
                                   || secret.Metadata.Name == DaskPlanning.TokenSecretName(cluster))
                 .Select(ObjectKey.Of));
         clusters.AddHandler((type, cluster) =>

@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Controllers.Facility;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
@@ -96,7 +97,7 @@ internal sealed class DaskClusterReconciler(
         {
             keep.Add(DaskConditions.TlsReady);
             var caData = await FacilityCa.ReadAsync(secrets, manager.Api, ns, facility.Metadata.Name, cancellationToken);
-            var caName = FacilityCa.SecretName(facility.Metadata.Name);
+            var caName = FacilitySecrets.CaSecretName(facility.Metadata.Name);
             if (caData is null)
             {
                 var message = $"The facility CA Secret {caName} does not exist yet (the AnalysisFacility controller creates it); waiting.";

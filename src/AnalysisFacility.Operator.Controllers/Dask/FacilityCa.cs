@@ -1,5 +1,4 @@
 using AnalysisFacility.Operator.Builders.Certificates;
-using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Runtime.Cache;
 using AnalysisFacility.Operator.Runtime.Client;
 using k8s.Models;
@@ -12,8 +11,6 @@ namespace AnalysisFacility.Operator.Controllers.Dask;
 /// </summary>
 public static class FacilityCa
 {
-    public static string SecretName(string facility) => Names.Object(facility, "ca");
-
     /// <summary>
     /// The CA data, or null when the Secret does not exist (yet) or lacks the keys. Reads the shared cache first; a CA
     /// Secret without the managed-by label is not cached, so fall back to a GET (a read, never a write).
@@ -21,7 +18,7 @@ public static class FacilityCa
     public static async Task<IDictionary<string, byte[]>?> ReadAsync(Informer<V1Secret> secrets, KubernetesApi api, string @namespace,
         string facility, CancellationToken cancellationToken)
     {
-        var name = SecretName(facility);
+        var name = Facility.FacilitySecrets.CaSecretName(facility);
         var secret = secrets.Get(new ObjectKey(@namespace, name));
         if (secret is null)
         {

@@ -34,12 +34,6 @@ public static class SessionPlanning
     public const string TokenRequestAnnotation = "analysisfacility.io/token-request";
     public const string PodSpecHashAnnotation = Applier.HashAnnotation;
 
-    /// <summary>
-    /// The facility's issuer key ring Secret (KeyRingSecret layout), made by the facility controller; the same
-    /// name as its FacilitySecrets.IssuerKeysSecretName.
-    /// </summary>
-    public static string IssuerKeysSecretName(string facility) => Names.Object(facility, "issuer-keys");
-
     /// <summary>Name of the session's DaskCluster.</summary>
     public static string DaskClusterName(string sessionName) => Names.Object(sessionName, "dask");
 

@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Controllers.Facility;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Runtime.Cache;
 using AnalysisFacility.Operator.Runtime.Controllers;
@@ -46,7 +47,7 @@ public static class UserSessionController
                 .Where(s => s.Spec.FacilityRef == f.Metadata.Name).Select(ObjectKey.Of))
             // The issuer key Secret: sessions waiting for a first key, or whose token's key was retired.
             .Watches(children.Secrets, s => s.Data?.ContainsKey(KeyRingSecret.ScheduleKey) != true ? [] : sessions.List(s.Metadata.NamespaceProperty)
-                .Where(x => SessionPlanning.IssuerKeysSecretName(x.Spec.FacilityRef) == s.Metadata.Name).Select(ObjectKey.Of));
+                .Where(x => FacilitySecrets.IssuerKeysSecretName(x.Spec.FacilityRef) == s.Metadata.Name).Select(ObjectKey.Of));
         manager.Add(controller);
     }
 }

@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Controllers.Facility;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Facility;
 using AnalysisFacility.Operator.Builders.Sessions;
@@ -119,7 +120,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         if (ring is null || ring.ActiveAt(now) is null)
         {
             return new TokenOutcome(stored, ReconcileResult.After(WaitRetry),
-                ("NoSigningKey", $"The facility's issuer has no active signing key yet (Secret {SessionPlanning.IssuerKeysSecretName(facility.Metadata.Name)})."));
+                ("NoSigningKey", $"The facility's issuer has no active signing key yet (Secret {FacilitySecrets.IssuerKeysSecretName(facility.Metadata.Name)})."));
         }
 
         var request = SessionPlanning.TokenRequestFor(session, plan.TokenStoreName);
@@ -153,7 +154,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
 
     private async Task<KeyRing?> ReadRingAsync(string ns, string facilityName, CancellationToken cancellationToken)
     {
-        var name = SessionPlanning.IssuerKeysSecretName(facilityName);
+        var name = FacilitySecrets.IssuerKeysSecretName(facilityName);
         var data = children.Secrets.Get(new ObjectKey(ns, name))?.Data;
         if (data is null)
         {

@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Controllers.Facility;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Controllers.Dask;
 using AnalysisFacility.Operator.Runtime.Cache;
@@ -38,7 +39,7 @@ public static class XCacheInstanceController
             .Watches(facilities, facility => instances.List(facility.Metadata.NamespaceProperty)
                 .Where(instance => XCachePlanning.FacilityRef(instance) == facility.Metadata.Name).Select(ObjectKey.Of))
             .Watches(secrets, secret => instances.List(secret.Metadata.NamespaceProperty)
-                .Where(instance => XCachePlanning.FacilityRef(instance) is { } facility && secret.Metadata.Name == FacilityCa.SecretName(facility))
+                .Where(instance => XCachePlanning.FacilityRef(instance) is { } facility && secret.Metadata.Name == FacilitySecrets.CaSecretName(facility))
                 .Select(ObjectKey.Of));
         manager.Add(controller);
         return controller;

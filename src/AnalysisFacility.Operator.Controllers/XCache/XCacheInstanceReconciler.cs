@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Controllers.Facility;
 using System.Security.Cryptography;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.XCache;
@@ -85,7 +86,7 @@ internal sealed class XCacheInstanceReconciler(
             if (facilityName is not null)
             {
                 var caData = await FacilityCa.ReadAsync(secrets, manager.Api, ns, facilityName, cancellationToken);
-                var caName = FacilityCa.SecretName(facilityName);
+                var caName = FacilitySecrets.CaSecretName(facilityName);
                 if (caData is null)
                 {
                     var message = $"The facility CA Secret {caName} does not exist yet (the AnalysisFacility controller creates it); waiting.";

@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Controllers.Facility;
 using System.Diagnostics;
 using System.Net;
 using AnalysisFacility.Operator.Api;
@@ -198,7 +199,7 @@ public static class SessionBenchmark
             ApiVersion = "v1", Kind = "Secret", Type = "Opaque",
             Metadata = new V1ObjectMeta
             {
-                Name = SessionPlanning.IssuerKeysSecretName(FacilityName), NamespaceProperty = ns,
+                Name = FacilitySecrets.IssuerKeysSecretName(FacilityName), NamespaceProperty = ns,
                 Labels = Labels.For("analysisfacility", FacilityName, "tokens", FacilityName),
             },
             Data = KeyRingSecret.ToSecretData(ring),

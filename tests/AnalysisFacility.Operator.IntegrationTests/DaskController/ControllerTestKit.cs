@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Controllers.Facility;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Certificates;
@@ -43,7 +44,7 @@ internal static class ControllerTestKit
             ApiVersion = "v1", Kind = "Secret", Type = "kubernetes.io/tls",
             Metadata = new V1ObjectMeta
             {
-                Name = FacilityCa.SecretName(FacilityName), NamespaceProperty = ns,
+                Name = FacilitySecrets.CaSecretName(FacilityName), NamespaceProperty = ns,
                 Labels = Labels.For("analysisfacility", FacilityName, "ca", FacilityName),
             },
             Data = data,

@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Controllers.Facility;
 using System.Text;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api.V1Alpha1;
@@ -80,7 +81,7 @@ internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, AF 
             ApiVersion = "v1", Kind = "Secret", Type = "Opaque",
             Metadata = new V1ObjectMeta
             {
-                Name = SessionPlanning.IssuerKeysSecretName(FacilityName), NamespaceProperty = ns,
+                Name = FacilitySecrets.IssuerKeysSecretName(FacilityName), NamespaceProperty = ns,
                 Labels = Labels.For("analysisfacility", FacilityName, "tokens", FacilityName),
             },
             Data = KeyRingSecret.ToSecretData(Ring),
