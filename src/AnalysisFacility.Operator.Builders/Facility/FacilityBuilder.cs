@@ -46,7 +46,10 @@ public static class FacilityBuilder
 /// <summary>What the controller reports in status: endpoints and which workloads make up each condition.</summary>
 public static class FacilityStatusHelper
 {
-    /// <summary>Endpoints of the enabled components (null for disabled ones).</summary>
+    /// <summary>
+    /// Endpoints of the enabled components (null for disabled ones). A pure function of the spec: sessions use it
+    /// directly, so their configuration never waits for (or changes with) the facility's status.
+    /// </summary>
     public static FacilityEndpoints Endpoints(Api.V1Alpha1.AnalysisFacility facility)
     {
         var spec = facility.Spec;
@@ -62,6 +65,7 @@ public static class FacilityStatusHelper
             ServiceX = spec.ServiceX.Enabled ? ServiceXBuilder.Url(facility) : null,
             Mlflow = spec.Mlflow.Enabled ? MlflowBuilder.Url(facility) : null,
             Triton = spec.Triton.Enabled ? TritonBuilder.Url(facility) : null,
+            XCache = spec.XCache is { Name.Length: > 0 } xcache ? XCache.XCacheBuilder.Endpoint(xcache.Name, ns) : null,
         };
     }
 

@@ -49,6 +49,10 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
     public const string StoreVolume = "user-store";
     public const string ClientConfigVolume = "client-config";
     public const string CaVolume = "ca-bundle";
+    /// <summary>Hash of the session fields the pod is made from: when it changes, the user asked for a different server.</summary>
+    public const string SessionSpecHashAnnotation = "analysisfacility.io/session-spec-hash";
+    /// <summary>Hash of the client environment the container starts with (environment variables are read once, at start).</summary>
+    public const string ClientEnvironmentHashAnnotation = "analysisfacility.io/client-environment-hash";
 
     public SessionBuildResult Build(UserSession session, FacilityResource? facility, SessionContext context)
     {
@@ -260,14 +264,26 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
         tokenDelivery.Decorate(new SessionTokenTarget(podSpec, notebook, context.TokenSecretName,
             defaults.RunAsUser, defaults.FsGroup, defaults.TokenHelperImage));
 
-        return new V1Pod
+        var metadata = Meta(serverName, session.Metadata.NamespaceProperty, labels);
+        metadata.Annotations = new Dictionary<string, string>
         {
-            ApiVersion = "v1",
-            Kind = "Pod",
-            Metadata = Meta(serverName, session.Metadata.NamespaceProperty, labels),
-            Spec = podSpec,
+            [SessionSpecHashAnnotation] = SessionSpecHash(session.Spec),
+            [ClientEnvironmentHashAnnotation] = Hashes.Of(clientConfig.Environment.OrderBy(e => e.Key, StringComparer.Ordinal)
+                .Select(e => $"{e.Key}={e.Value}")),
         };
+        return new V1Pod { ApiVersion = "v1", Kind = "Pod", Metadata = metadata, Spec = podSpec };
     }
+
+    /// <summary>
+    /// Hash of what a session's owner chooses about the server: facility, user identity, profile and overrides, store
+    /// and hub environment (not groups, ttl or Dask, which never reach the pod spec).
+    /// </summary>
+    public static string SessionSpecHash(UserSessionSpec spec) => Hashes.Of(
+    [
+        spec.FacilityRef, spec.User.Name, spec.User.Email ?? "", spec.Profile ?? "", spec.Image ?? "", spec.Cores ?? "",
+        spec.Memory ?? "", spec.Gpus?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", spec.StoreName ?? "",
+        spec.HubEnvSecretName ?? "",
+    ]);
 
     private static V1NetworkPolicy BuildNetworkPolicy(string sessionName, string name, string ns, string facilityName,
         Dictionary<string, string> labels, SessionContext context)

@@ -21,6 +21,11 @@ public sealed record SessionObservation
     public string? DaskSchedulerAddress { get; init; }
     /// <summary>The session is being deleted.</summary>
     public bool Deleting { get; init; }
+    /// <summary>
+    /// Why the running server does not have the current configuration (a facility change that waits for the next
+    /// start rather than killing a running notebook); null when it does.
+    /// </summary>
+    public string? RestartPending { get; init; }
 }
 
 /// <summary>Condition types and phases of a UserSession.</summary>
@@ -29,6 +34,7 @@ public static class SessionConditions
     public const string TokenIssued = "TokenIssued";
     public const string StorageMounted = "StorageMounted";
     public const string ServerReady = "ServerReady";
+    public const string ServerUpToDate = "ServerUpToDate";
     public const string Ready = "Ready";
 
     public const string PhasePending = "Pending";
@@ -90,6 +96,10 @@ public static class SessionConditions
                     : podReady
                         ? Make(ServerReady, true, "ServerReady", "The notebook server accepts connections.")
                         : Make(ServerReady, false, WaitingReason(pod), WaitingMessage(pod));
+
+        // Informational: a pending configuration never makes a working session unready.
+        if (observation.RestartPending is { } pending) Make(ServerUpToDate, false, "RestartPending", pending);
+        else Make(ServerUpToDate, true, "UpToDate", "The notebook pod has the current configuration.");
 
         string phase;
         if (observation.Deleting)

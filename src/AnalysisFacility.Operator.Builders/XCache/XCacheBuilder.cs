@@ -44,7 +44,12 @@ public static class XCacheBuilder
     /// <summary>The xrootd account of the OSG XCache images (fixed UID/GID 10940).</summary>
     public const long XrootdUserId = 10940;
 
-    public static string ObjectName(XCacheInstance instance) => Names.Object(instance.Metadata.Name, "xcache");
+    public static string ObjectName(XCacheInstance instance) => ObjectName(instance.Metadata.Name);
+    public static string ObjectName(string instanceName) => Names.Object(instanceName, "xcache");
+
+    /// <summary>The root:// endpoint clients in the cluster use for an XCacheInstance (its client Service).</summary>
+    public static string Endpoint(string instanceName, string @namespace) =>
+        $"root://{ObjectName(instanceName)}.{@namespace}.svc:{XCacheLayout.DefaultXrootPort.ToString(CultureInfo.InvariantCulture)}";
     public static string HeadlessServiceName(XCacheInstance instance) => Names.Object(instance.Metadata.Name, "xcache-pods");
 
     /// <summary>
@@ -118,7 +123,7 @@ public static class XCacheBuilder
         var tlsSecret = settings.Tokens is null ? null : TlsSecretName(instance);
         var caBundle = spec.Authorization is { FacilityRef.Length: > 0 } ? facilityIssuer?.CaBundleConfigMap : null;
         var statefulSet = BuildStatefulSet(instance, objectName, labels, selector, configMap, layout, tlsSecret, caBundle);
-        var endpoint = $"root://{objectName}.{ns}.svc:{XCacheLayout.DefaultXrootPort.ToString(CultureInfo.InvariantCulture)}";
+        var endpoint = Endpoint(instance.Metadata.Name, ns);
         return new XCacheBuildResult(new XCacheResources(configMap, statefulSet, headless, client, endpoint, tlsSecret), []);
     }
 

@@ -60,7 +60,8 @@ public static class SessionPlanning
         var context = new SessionContext
         {
             StoreName = storeName,
-            Endpoints = facility.Status?.Endpoints is { } endpoints ? SessionServiceEndpoints.From(endpoints) : new SessionServiceEndpoints(),
+            // From the facility's spec, not its status: a session is configured at once, and a status write never changes it.
+            Endpoints = SessionServiceEndpoints.From(FacilityStatusHelper.Endpoints(facility)),
             DaskSchedulerAddress = schedulerAddress,
             TokenSecretName = tokenSecret,
         };

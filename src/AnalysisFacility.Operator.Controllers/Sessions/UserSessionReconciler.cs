@@ -24,6 +24,8 @@ namespace AnalysisFacility.Operator.Controllers.Sessions;
 internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF> facilities, SessionChildren children,
     TimeProvider clock, ILogger log) : IReconciler<UserSession>
 {
+    private readonly KeyRingCache _rings = new();
+
     /// <summary>How often a session whose facility or signing key is missing looks again (watches usually come first).</summary>
     public static readonly TimeSpan WaitRetry = TimeSpan.FromSeconds(30);
 
@@ -92,7 +94,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
 
         var pod = await ReconcilePodAsync(session, objects.Pod, cancellationToken);
 
-        var observation = Observe(session, plan, token.Stored, pod, []);
+        var observation = Observe(session, plan, token.Stored, pod.Pod, []) with { RestartPending = pod.RestartPending };
         var status = SessionConditions.Derive(observation, session.Status, now.UtcDateTime);
         if (token.Problem is { } problem)
         {
@@ -155,15 +157,15 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
     private async Task<KeyRing?> ReadRingAsync(string ns, string facilityName, CancellationToken cancellationToken)
     {
         var name = FacilitySecrets.IssuerKeysSecretName(facilityName);
-        var data = children.Secrets.Get(new ObjectKey(ns, name))?.Data;
-        if (data is null)
+        var secret = children.Secrets.Get(new ObjectKey(ns, name));
+        if (secret?.Data is null)
         {
             // Not (yet) labelled as managed: read it directly rather than wait.
             var live = await manager.Api.GetAsync(manager.Api.Types.For<V1Secret>(), ns, name, cancellationToken);
             if (live is null) return null;
-            data = KubernetesJson.Deserialize<V1Secret>(live.ToJsonString()).Data;
+            secret = KubernetesJson.Deserialize<V1Secret>(live.ToJsonString());
         }
-        var read = KeyRingSecret.FromSecretData(data);
+        var read = _rings.Read(secret);
         if (!read.Succeeded)
         {
             log.Warning("Issuer key Secret {Namespace}/{Name} cannot be read: {Errors}", ns, name, string.Join("; ", read.Errors));
@@ -172,31 +174,47 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         return read.Value;
     }
 
+    private sealed record PodOutcome(V1Pod? Pod, string? RestartPending);
+
     /// <summary>
-    /// Pods are immutable: a pod whose applied spec differs from the desired one is deleted and created again on the
-    /// next pass. An unchanged desired spec never disturbs a running pod.
+    /// Pods are immutable, so a changed specification means a new pod. Who changed it decides when: a change of the
+    /// session itself (profile, image, resources, store) replaces the pod now, as its owner asked; a change that comes
+    /// from the facility (an admin's edit of defaults or services) never kills a running or stopped server: it waits,
+    /// reported as ServerUpToDate=False, and applies when the server next starts. A pod that has not started yet is
+    /// simply replaced.
     /// </summary>
-    private async Task<V1Pod?> ReconcilePodAsync(UserSession session, V1Pod desired, CancellationToken cancellationToken)
+    private async Task<PodOutcome> ReconcilePodAsync(UserSession session, V1Pod desired, CancellationToken cancellationToken)
     {
         var key = ObjectKey.Of(desired);
         var live = children.Pods.Get(key);
         if (live is null)
         {
             await manager.Applier.ApplyAsync(desired, session, cancellationToken);
-            return children.Pods.Get(key);
+            return new PodOutcome(children.Pods.Get(key), null);
         }
-        if (live.Metadata.DeletionTimestamp is not null) return live; // the deletion event brings us back
-        var liveHash = live.Metadata.Annotations?.TryGetValue(Applier.HashAnnotation, out var h) == true ? h : null;
+        if (live.Metadata.DeletionTimestamp is not null) return new PodOutcome(live, null); // the deletion event brings us back
+        var liveHash = Annotation(live, Applier.HashAnnotation);
         if (liveHash == SessionPlanning.AppliedHash(desired))
         {
             await manager.Applier.ApplyAsync(desired, session, cancellationToken); // no call unless edited by hand
-            return live;
+            return new PodOutcome(live, null);
+        }
+
+        var sessionChanged = Annotation(live, SessionBuilder.SessionSpecHashAnnotation) != Annotation(desired, SessionBuilder.SessionSpecHashAnnotation);
+        var started = live.Status?.Phase is "Running" or "Succeeded";
+        if (started && !sessionChanged)
+        {
+            return new PodOutcome(live, "The facility changed the notebook server's configuration; it applies when the server next starts.");
         }
         await manager.Events.RecordAsync(session, EventRecorder.Normal, "PodReplaced",
-            "The notebook pod's specification changed; the pod is replaced.", cancellationToken);
-        await manager.Api.DeleteAsync(manager.Api.Types.For<V1Pod>(), key.Namespace, key.Name, cancellationToken);
-        return live;
+            sessionChanged ? "The session's specification changed; the notebook pod is replaced."
+                : "The notebook pod's specification changed before it started; the pod is replaced.", cancellationToken);
+        await manager.Api.DeleteAsync(manager.Api.Types.For<V1Pod>(), key.Namespace, key.Name, cancellationToken, uid: live.Metadata.Uid);
+        return new PodOutcome(live, null);
     }
+
+    private static string? Annotation(V1Pod pod, string name) =>
+        pod.Metadata.Annotations?.TryGetValue(name, out var value) == true ? value : null;
 
     private V1Pod? CurrentPod(UserSession session) =>
         children.Pods.Get(new ObjectKey(session.Metadata.NamespaceProperty, SessionNames.Server(session.Metadata.Name)));

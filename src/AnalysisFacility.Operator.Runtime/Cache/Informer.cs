@@ -22,6 +22,11 @@ public sealed record InformerOptions
     /// <summary>Server-side watch timeout; the actual value is jittered so watches do not reconnect in lockstep.</summary>
     public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Drop metadata.managedFields before caching (as controller-runtime's TransformStripManagedFields does): server-side
+    /// apply's field ownership is often larger than the object itself, and reconcilers never read it.
+    /// </summary>
+    public bool StripManagedFields { get; init; } = true;
 }
 
 /// <summary>Non-generic view of an informer, for the manager, health checks and the applier.</summary>
@@ -91,8 +96,15 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     public void Upsert(JsonObject live)
     {
         var obj = Deserialize(live);
-        _cache[ObjectKey.Of(obj)] = obj;
+        var key = ObjectKey.Of(obj);
+        // Never replace a newer cached version (the watch may have delivered a later change already).
+        if (_cache.TryGetValue(key, out var cached) && IsNewer(cached.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)) return;
+        _cache[key] = obj;
     }
+
+    // resourceVersions are opaque, but etcd's are integers; compare them only when both are.
+    private static bool IsNewer(string? a, string? b) =>
+        long.TryParse(a, out var x) && long.TryParse(b, out var y) && x > y;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -282,7 +294,11 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         }
     }
 
-    private static T Deserialize(JsonObject json) => KubernetesJson.Deserialize<T>(json.ToJsonString());
+    private T Deserialize(JsonObject json)
+    {
+        if (_options.StripManagedFields) (json["metadata"] as JsonObject)?.Remove("managedFields");
+        return KubernetesJson.Deserialize<T>(json.ToJsonString());
+    }
 
     private void Touch() => Interlocked.Exchange(ref _lastContactTicks, DateTime.UtcNow.Ticks);
 

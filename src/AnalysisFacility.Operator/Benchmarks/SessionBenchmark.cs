@@ -8,7 +8,7 @@ using AnalysisFacility.Operator.Builders.Sessions;
 using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.Sessions;
 using AnalysisFacility.Operator.Dev;
-using AnalysisFacility.Operator.Hosting;
+using AnalysisFacility.Operator.Runtime.Cache;
 using AnalysisFacility.Operator.Runtime.Apply;
 using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Tokens.Issuance;
@@ -23,7 +23,8 @@ namespace AnalysisFacility.Operator.Benchmarks;
 public sealed record SessionBenchmarkOptions(int Count, int Workers, TimeSpan SteadyWindow, TimeSpan Timeout);
 
 public sealed record SessionBenchmarkResult(int Count, int Workers, TimeSpan OperatorTime, TimeSpan FloorTime, long OperatorWrites,
-    long SteadyWrites, TimeSpan SteadyWindow, long PeakWorkingSet, long BaselineWorkingSet, int ObjectsPerSession)
+    long SteadyWrites, TimeSpan SteadyWindow, long PeakResident, long SteadyResident, long IdleResident, int ObjectsPerSession,
+    double Reconciles, double AppliesSkipped)
 {
     public double Ratio => OperatorTime / FloorTime;
     public double WritesPerSession => (double)OperatorWrites / Count;
@@ -34,13 +35,17 @@ public sealed record SessionBenchmarkResult(int Count, int Workers, TimeSpan Ope
         $"floor, same objects directly:   {FloorTime.TotalSeconds:F1} s ({ObjectsPerSession} objects per session, same client and concurrency)",
         $"ratio operator / floor:         {Ratio:F2}",
         $"API writes per session:         {WritesPerSession:F2} (operator total {OperatorWrites})",
+        $"reconciles per session:         {Reconciles / Count:F2} (applies skipped as unchanged: {AppliesSkipped / Count:F2} per session)",
         $"writes in steady state:         {SteadyWrites} in {SteadyWindow.TotalSeconds:F0} s",
-        $"peak working set:               {PeakWorkingSet / (1024.0 * 1024):F0} MiB (process before the operator started: {BaselineWorkingSet / (1024.0 * 1024):F0} MiB)");
+        $"operator peak memory (VmHWM):   {Mib(PeakResident)} MiB (own process; idle before the sessions: {Mib(IdleResident)} MiB, settled: {Mib(SteadyResident)} MiB)");
+
+    private static string Mib(long bytes) => (bytes / (1024.0 * 1024)).ToString("F0", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>
-/// Provisions UserSessions against a local control plane (etcd + kube-apiserver) with the operator in-process, then
-/// creates the same objects directly with the same client and concurrency as the floor. Not a test: run from the CLI.
+/// Provisions UserSessions against a local control plane (etcd + kube-apiserver) with the operator in a process of its
+/// own (as `run` runs in a cluster), then creates the same objects directly with the same client and concurrency as the
+/// floor. Not a test: run from the CLI.
 /// </summary>
 public static class SessionBenchmark
 {
@@ -55,67 +60,47 @@ public static class SessionBenchmark
 
         // Operator phase.
         var ns = await CreateNamespaceAsync(api, "bench-operator", cancellationToken);
-        var facility = await CreateFacilityAsync(api, ns, cancellationToken);
-        GC.Collect();
-        var baseline = Process.GetCurrentProcess().WorkingSet64;
-        var hostOptions = new OperatorHostOptions
-        {
-            Settings = new OperatorSettings { Namespaces = [ns], OperatorNamespace = ns, Workers = options.Workers },
-            ListenAddress = IPAddress.Loopback, HttpPort = 0, IssuerPort = 0,
-        };
-        await using var host = new OperatorHost(plane.AdminConfiguration(), hostOptions, log);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var run = Task.Run(() => host.RunAsync(stop.Token), CancellationToken.None);
-        while (!host.Manager.IsReady) await Task.Delay(50, cancellationToken);
+        await CreateFacilityAsync(api, ns, cancellationToken);
+        var deadline = DateTime.UtcNow + options.Timeout;
+        await using var op = OperatorProcess.Start(plane.KubeconfigPath, ns, options.Workers, Path.GetTempPath());
+        await op.WaitReadyAsync(TimeSpan.FromMinutes(2), cancellationToken);
+        // Let the facility controller finish the facility itself, so the phase measures sessions only.
+        await WaitQuietAsync(op, TimeSpan.FromSeconds(3), deadline, () => true, cancellationToken);
+        var idle = op.ResidentMemory().Current;
 
-        long peak = 0;
-        using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var sampler = Task.Run(async () =>
-        {
-            using var process = Process.GetCurrentProcess();
-            while (!sampling.IsCancellationRequested)
-            {
-                process.Refresh();
-                peak = Math.Max(peak, process.WorkingSet64);
-                try { await Task.Delay(100, sampling.Token); } catch (OperationCanceledException) { }
-            }
-        }, CancellationToken.None);
+        // The benchmark watches with informers of its own (the same runtime code as the operator's).
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pods = new Informer<V1Pod>(api, api.Types.For<V1Pod>(), new InformerOptions { Namespaces = [ns], LabelSelector = OperatorSettings.ManagedSelector }, log);
+        var sessions = new Informer<UserSession>(api, api.Types.For<UserSession>(), new InformerOptions { Namespaces = [ns] }, log);
+        var informers = Task.WhenAll(pods.RunAsync(watching.Token), sessions.RunAsync(watching.Token));
+        await Task.WhenAll(pods.Synced, sessions.Synced);
 
-        var pods = host.Manager.Informer<V1Pod>(OperatorSettings.ManagedSelector);
-        var writesBefore = host.Api.Calls.Writes;
+        var before = await op.CountersAsync(cancellationToken);
         Console.Error.WriteLine($"operator phase: creating {options.Count} UserSessions ...");
         var clock = Stopwatch.StartNew();
         await ForEachAsync(options.Count, options.Workers, i =>
             api.CreateAsync(api.Types.For<UserSession>(), Applier.ToJson(Session(ns, i)), cancellationToken), cancellationToken);
-        var deadline = DateTime.UtcNow + options.Timeout;
-        while (pods.List(ns).Count < options.Count)
+        while (pods.Count < options.Count)
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"only {pods.List(ns).Count} of {options.Count} sessions have their pod after {options.Timeout}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"only {pods.Count} of {options.Count} sessions have their pod after {options.Timeout}");
             await Task.Delay(20, cancellationToken);
         }
         var operatorTime = clock.Elapsed;
         Console.Error.WriteLine($"all objects after {operatorTime.TotalSeconds:F1} s; waiting for the operator to settle ...");
 
-        // Settled: every status written and no write for 3 s; then count writes over the window.
-        var sessions = host.Manager.Informer<UserSession>();
-        var lastWrites = -1L;
-        var quietSince = DateTime.UtcNow;
-        while (DateTime.UtcNow - quietSince < TimeSpan.FromSeconds(3)
-               || sessions.List(ns).Any(s => s.Status?.Conditions?.Any(c => c.Type == SessionConditions.TokenIssued && c.Status == "True") != true))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the operator did not settle");
-            var now = host.Api.Calls.Writes;
-            if (now != lastWrites) { lastWrites = now; quietSince = DateTime.UtcNow; }
-            await Task.Delay(100, cancellationToken);
-        }
-        var operatorWrites = host.Api.Calls.Writes - writesBefore;
-        var steadyStart = host.Api.Calls.Writes;
+        // Settled: every session has its token in status and no write for 3 s; then count writes over the window.
+        await WaitQuietAsync(op, TimeSpan.FromSeconds(3), deadline, () => sessions.List(ns).All(s =>
+            s.Status?.Conditions?.Any(c => c.Type == SessionConditions.TokenIssued && c.Status == "True") == true), cancellationToken);
+        var after = await op.CountersAsync(cancellationToken);
+        double Delta(string name) => after.GetValueOrDefault(name) - before.GetValueOrDefault(name);
+        var operatorWrites = (long)Delta("analysisfacility_api_writes_total");
+        var steadyStart = await op.WritesAsync(cancellationToken);
         await Task.Delay(options.SteadyWindow, cancellationToken);
-        var steadyWrites = host.Api.Calls.Writes - steadyStart;
-        await sampling.CancelAsync();
-        await sampler;
-        await stop.CancelAsync();
-        await run;
+        var steadyWrites = await op.WritesAsync(cancellationToken) - steadyStart;
+        var (steadyResident, peakResident) = op.ResidentMemory();
+        await watching.CancelAsync();
+        await informers;
+        await op.DisposeAsync();
 
         // Floor: the same objects, applied directly with the same client and concurrency.
         var floorNs = await CreateNamespaceAsync(api, "bench-floor", cancellationToken);
@@ -141,9 +126,23 @@ public static class SessionBenchmark
             }
         }, cancellationToken);
         var floorTime = clock.Elapsed;
-        _ = facility;
         return new SessionBenchmarkResult(options.Count, options.Workers, operatorTime, floorTime, operatorWrites, steadyWrites,
-            options.SteadyWindow, peak, baseline, objectsPerSession);
+            options.SteadyWindow, peakResident, steadyResident, idle, objectsPerSession,
+            Delta("analysisfacility_reconcile_total"), Delta("analysisfacility_apply_skipped_total"));
+    }
+
+    /// <summary>Waits until <paramref name="done"/> holds and the operator has made no write for <paramref name="quiet"/>.</summary>
+    private static async Task WaitQuietAsync(OperatorProcess op, TimeSpan quiet, DateTime deadline, Func<bool> done, CancellationToken cancellationToken)
+    {
+        var lastWrites = -1L;
+        var quietSince = DateTime.UtcNow;
+        while (DateTime.UtcNow - quietSince < quiet || !done())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the operator did not settle");
+            var now = await op.WritesAsync(cancellationToken);
+            if (now != lastWrites) { lastWrites = now; quietSince = DateTime.UtcNow; }
+            await Task.Delay(200, cancellationToken);
+        }
     }
 
     private static UserSession Session(string ns, int i) => new()

@@ -15,6 +15,7 @@ public static class RunCommand
           --operator-namespace NS     namespace of the lease and issuer Service (AF_OPERATOR_NAMESPACE, POD_NAMESPACE)
           --leader-elect              run controllers only while holding the lease (AF_LEADER_ELECT)
           --workers N                 concurrent reconciles per controller (AF_WORKERS, default 4)
+          --listen-address A          address of both listeners (AF_LISTEN_ADDRESS, default 0.0.0.0)
           --http-port P               /metrics, /healthz, /readyz (AF_HTTP_PORT, default 8080)
           --issuer-port P             HTTPS token issuer (AF_ISSUER_PORT, default 8443)
           --issuer-tls-cert F --issuer-tls-key F   PEM files for the issuer listener (default: self-signed)
@@ -32,7 +33,9 @@ public static class RunCommand
         },
         LeaderElection = line.Flag("leader-elect", "AF_LEADER_ELECT"),
         Identity = Environment.GetEnvironmentVariable("POD_NAME"),
-        ListenAddress = IPAddress.Any,
+        ListenAddress = line.Get("listen-address", "AF_LISTEN_ADDRESS") is { } address
+            ? IPAddress.TryParse(address, out var parsed) ? parsed : throw new ArgumentException($"--listen-address must be an IP address, got '{address}'")
+            : IPAddress.Any,
         HttpPort = line.GetInt("http-port", "AF_HTTP_PORT", 8080),
         IssuerPort = line.GetInt("issuer-port", "AF_ISSUER_PORT", 8443),
         IssuerCertificatePath = line.Get("issuer-tls-cert", "AF_ISSUER_TLS_CERT"),

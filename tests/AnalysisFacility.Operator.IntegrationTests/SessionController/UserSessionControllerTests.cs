@@ -262,4 +262,42 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
         await Eventually.TrueAsync(async () => await bed.GetAsync<V1Pod>(PodName(MappedUser)) is { } p && p.Metadata.Uid != pod!.Metadata.Uid
             && p.Spec.Containers.Any(c => c.Image == "coffeateam/coffea-casa:other"), Wait, "pod replaced with the new image");
     }
+
+    [Fact]
+    public async Task A_facility_change_waits_for_the_next_start_of_a_running_server_while_a_session_change_replaces_it()
+    {
+        var bed = await CreateAsync(fixture, "sess-policy");
+        await using var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]);
+        await bed.CreateSessionAsync(MappedUser);
+        var session = SessionNames.ForUser(MappedUser);
+        await Eventually.TrueAsync(async () => await bed.GetAsync<V1Pod>(PodName(MappedUser)) is not null, Wait, "pod created");
+        await Kubelet.MarkPodReadyAsync(fixture.Api, bed.Namespace, PodName(MappedUser), "10.244.0.11");
+        await Eventually.TrueAsync(async () => ConditionOf(await bed.SessionAsync(MappedUser), SessionConditions.Ready)?.Status == "True", Wait, "session ready");
+        var running = (await bed.GetAsync<V1Pod>(PodName(MappedUser)))!;
+
+        // The admin points the facility at a cache: the client configuration changes at once, the running server stays.
+        var facilityPatch = new JsonObject { ["spec"] = new JsonObject { ["xcache"] = new JsonObject { ["name"] = "xcache" } } };
+        await fixture.Api.PatchAsync(fixture.Api.Types.For<AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility>(), bed.Namespace, FacilityName,
+            facilityPatch.ToJsonString(), KubernetesApi.MergePatch, CancellationToken.None);
+        await Eventually.TrueAsync(async () =>
+            (await bed.GetAsync<V1ConfigMap>(SessionNames.ClientConfig(session)))?.Data.TryGetValue("XCACHE_ENDPOINT", out var endpoint) == true
+            && endpoint == $"root://xcache-xcache.{bed.Namespace}.svc:1094", Wait, "XCACHE_ENDPOINT in the client configuration");
+        await Eventually.TrueAsync(async () => ConditionOf(await bed.SessionAsync(MappedUser), SessionConditions.ServerUpToDate) is { Status: "False", Reason: "RestartPending" },
+            Wait, "the session reports the pending configuration");
+        await Task.Delay(TimeSpan.FromSeconds(2)); // a wrong replacement would have happened by now
+        var after = (await bed.GetAsync<V1Pod>(PodName(MappedUser)))!;
+        after.Metadata.Uid.Should().Be(running.Metadata.Uid, "a facility change never kills a running notebook");
+        after.Metadata.DeletionTimestamp.Should().BeNull();
+        ConditionOf(await bed.SessionAsync(MappedUser), SessionConditions.Ready)!.Status.Should().Be("True");
+
+        // The user asks for more memory: their own change replaces the pod now, with the facility's change in it.
+        var sessionPatch = new JsonObject { ["spec"] = new JsonObject { ["memory"] = "6Gi" } };
+        await fixture.Api.PatchAsync(fixture.Api.Types.For<UserSession>(), bed.Namespace, session, sessionPatch.ToJsonString(),
+            KubernetesApi.MergePatch, CancellationToken.None);
+        await Eventually.TrueAsync(async () => await bed.GetAsync<V1Pod>(PodName(MappedUser)) is { } p && p.Metadata.Uid != running.Metadata.Uid
+            && p.Spec.Containers.Single(c => c.Name == SessionBuilder.NotebookContainer).Env.Any(e => e.Name == "XCACHE_ENDPOINT"), Wait,
+            "pod replaced with the new memory and the cache endpoint");
+        await Eventually.TrueAsync(async () => ConditionOf(await bed.SessionAsync(MappedUser), SessionConditions.ServerUpToDate)?.Status == "True",
+            Wait, "the new pod has the current configuration");
+    }
 }

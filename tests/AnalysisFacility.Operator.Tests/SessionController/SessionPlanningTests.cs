@@ -62,7 +62,70 @@ public class SessionPlanningTests
         pod.Spec.InitContainers.Select(c => c.Name).Should().Equal(TokenDelivery.InitContainerName);
         pod.Spec.Volumes.Should().Contain(v => v.Secret != null && v.Secret.SecretName == TokenDelivery.SecretName("cms-af", "alice"));
         pod.Spec.Containers.Single(c => c.Name == SessionBuilder.NotebookContainer).Env.Should().Contain(e => e.Name == "BEARER_TOKEN_FILE");
-        plan.Build.Objects.ClientConfig.Data.Should().NotContainKey("_condor_SCITOKENS_FILE", "no collector endpoint is known yet");
+        plan.Build.Objects.ClientConfig.Data["_condor_SCITOKENS_FILE"].Should().Be(TokenDelivery.TokenFile(facilityRunAsUser));
+    }
+
+    private const long facilityRunAsUser = 1000;
+
+    [Fact]
+    public void Client_configuration_comes_from_the_facility_spec_before_any_status_is_written()
+    {
+        var facility = Facility(s =>
+        {
+            s.XCache = new XCacheReference { Name = "xcache" };
+            s.Mlflow.Enabled = true;
+        });
+        facility.Status.Endpoints.Collector.Should().BeNull("the facility has not reported anything yet");
+
+        var data = SessionPlanning.Plan(Session("alice"), facility, null).Build.Objects!.ClientConfig.Data;
+
+        data["_condor_COLLECTOR_HOST"].Should().EndWith(".cms.svc:9618");
+        data["XCACHE_ENDPOINT"].Should().Be("root://xcache-xcache.cms.svc:1094");
+        data.Should().ContainKey("MLFLOW_TRACKING_URI");
+    }
+
+    [Fact]
+    public void A_facility_status_write_never_changes_the_pod()
+    {
+        var facility = Facility();
+        var session = Session("alice");
+        var before = SessionPlanning.Plan(session, facility, null).Build.Objects!.Pod;
+        facility.Status = new AnalysisFacilityStatus
+        {
+            Phase = "Ready",
+            Endpoints = new FacilityEndpoints { Collector = "elsewhere:9618", Mlflow = "http://other:5000", XCache = "root://other:1094" },
+        };
+        var after = SessionPlanning.Plan(session, facility, null).Build.Objects!.Pod;
+
+        SessionPlanning.AppliedHash(after).Should().Be(SessionPlanning.AppliedHash(before));
+    }
+
+    [Fact]
+    public void The_pod_tells_apart_changes_of_the_session_from_changes_of_the_facility()
+    {
+        static string? Annotation(V1Pod pod, string name) => pod.Metadata.Annotations.TryGetValue(name, out var v) ? v : null;
+        static UserSession Alice(Action<UserSessionSpec>? edit = null)
+        {
+            var s = Session("alice", edit);
+            s.Metadata.Uid = "uid-alice"; // the same session, edited
+            return s;
+        }
+        var session = Alice();
+        var pod = SessionPlanning.Plan(session, Facility(), null).Build.Objects!.Pod;
+
+        // The admin enables MLflow: the environment the server starts with changes, the session's own choices do not.
+        var facilityEdit = SessionPlanning.Plan(session, Facility(s => s.Mlflow.Enabled = true), null).Build.Objects!.Pod;
+        SessionPlanning.AppliedHash(facilityEdit).Should().NotBe(SessionPlanning.AppliedHash(pod));
+        Annotation(facilityEdit, SessionBuilder.SessionSpecHashAnnotation).Should().Be(Annotation(pod, SessionBuilder.SessionSpecHashAnnotation));
+        Annotation(facilityEdit, SessionBuilder.ClientEnvironmentHashAnnotation).Should().NotBe(Annotation(pod, SessionBuilder.ClientEnvironmentHashAnnotation));
+
+        // The user asks for more memory: the session's hash changes.
+        var sessionEdit = SessionPlanning.Plan(Alice(s => s.Memory = "16Gi"), Facility(), null).Build.Objects!.Pod;
+        Annotation(sessionEdit, SessionBuilder.SessionSpecHashAnnotation).Should().NotBe(Annotation(pod, SessionBuilder.SessionSpecHashAnnotation));
+
+        // Groups, ttl and Dask never reach the pod: the same pod, not even a new hash.
+        var unrelated = SessionPlanning.Plan(Alice(s => { s.Ttl = "2h"; s.User.Groups = ["/cms", "/cms/higgs"]; }), Facility(), null).Build.Objects!.Pod;
+        SessionPlanning.AppliedHash(unrelated).Should().Be(SessionPlanning.AppliedHash(pod));
     }
 
     [Fact]

@@ -32,10 +32,26 @@ public class SessionStatusTests
         var status = SessionConditions.Derive(new SessionObservation { Store = OwnStore }, null, T0);
 
         status.Phase.Should().Be("Pending");
-        status.Conditions.Select(c => c.Type).Should().Equal("TokenIssued", "StorageMounted", "ServerReady", "Ready");
-        status.Conditions.Should().AllSatisfy(c => c.Status.Should().Be("False"));
+        status.Conditions.Select(c => c.Type).Should().Equal("TokenIssued", "StorageMounted", "ServerReady", "ServerUpToDate", "Ready");
+        status.Conditions.Where(c => c.Type != "ServerUpToDate").Should().AllSatisfy(c => c.Status.Should().Be("False"));
         status.Conditions.Single(c => c.Type == "Ready").Reason.Should().Be("WaitingForToken");
         status.ServerUrl.Should().BeNull();
+    }
+
+    [Fact]
+    public void A_pending_facility_change_is_reported_without_making_a_ready_session_unready()
+    {
+        var status = SessionConditions.Derive(new SessionObservation
+        {
+            TokenSecretPresent = true, Store = OwnStore, Pod = Pod("Running", true), RestartPending = "applies at the next start",
+        }, null, T0);
+
+        status.Phase.Should().Be("Ready");
+        StatusOf(status, "Ready").Should().Be("True");
+        var upToDate = status.Conditions.Single(c => c.Type == "ServerUpToDate");
+        upToDate.Status.Should().Be("False");
+        upToDate.Reason.Should().Be("RestartPending");
+        upToDate.Message.Should().Be("applies at the next start");
     }
 
     [Fact]
