@@ -17,6 +17,9 @@ public static class FacilityController
     public const string Name = "analysisfacility";
 
     /// <summary>Creates the informers and the controller and adds them to <paramref name="manager"/>.</summary>
+    /// <summary>How long session changes are gathered before the facility's identity map is rebuilt.</summary>
+    public static readonly TimeSpan SessionChangeCoalescing = TimeSpan.FromSeconds(2);
+
     public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log)
     {
         // StatusWriter resolves types by apiVersion/kind; Types.For<T>() alone does not index custom resources by kind.
@@ -27,8 +30,13 @@ public static class FacilityController
         var reconciler = new FacilityReconciler(manager, settings, issuers, children, sessions, log.ForContext("Controller", Name));
         var controller = new Controller<AF>(Name, facilities, reconciler, manager.Api, manager.Metrics, log, settings.Workers, reconciler);
         children.Watch(controller);
-        // Session users become SCITOKENS identities in the schedd's map file.
-        controller.Watches(sessions, s => [new ObjectKey(s.Metadata.NamespaceProperty, s.Spec.FacilityRef)]);
+        // Session users become SCITOKENS identities in the schedd's map file: only an HTCondor facility cares, and a burst
+        // of session changes (every status write of a thousand sessions starting) makes one facility reconcile, not one each.
+        controller.Watches(sessions, s =>
+        {
+            var key = new ObjectKey(s.Metadata.NamespaceProperty, s.Spec.FacilityRef);
+            return facilities.Get(key)?.Spec.HTCondor.Enabled == true ? [key] : [];
+        }, coalesce: SessionChangeCoalescing);
         manager.Add(controller);
     }
 }

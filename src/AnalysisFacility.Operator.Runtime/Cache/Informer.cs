@@ -297,7 +297,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     private T Deserialize(JsonObject json)
     {
         if (_options.StripManagedFields) (json["metadata"] as JsonObject)?.Remove("managedFields");
-        return KubernetesJson.Deserialize<T>(json.ToJsonString());
+        return KubernetesJson.Deserialize<T>(json);
     }
 
     private void Touch() => Interlocked.Exchange(ref _lastContactTicks, DateTime.UtcNow.Ticks);

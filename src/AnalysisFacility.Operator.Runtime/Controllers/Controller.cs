@@ -71,12 +71,21 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
         return this;
     }
 
-    /// <summary>Reconcile the keys <paramref name="map"/> returns when an object of another kind changes.</summary>
-    public Controller<T> Watches<TOther>(Informer<TOther> others, Func<TOther, IEnumerable<ObjectKey>> map) where TOther : class, IKubernetesObject<V1ObjectMeta>
+    /// <summary>
+    /// Reconcile the keys <paramref name="map"/> returns when an object of another kind changes. With
+    /// <paramref name="coalesce"/>, a key is reconciled once that long after the first of a burst of changes instead of
+    /// once per change: for a reconcile whose cost grows with the number of related objects (a facility and its sessions).
+    /// </summary>
+    public Controller<T> Watches<TOther>(Informer<TOther> others, Func<TOther, IEnumerable<ObjectKey>> map, TimeSpan? coalesce = null)
+        where TOther : class, IKubernetesObject<V1ObjectMeta>
     {
         others.AddHandler((_, other) =>
         {
-            foreach (var key in map(other)) Enqueue(key);
+            foreach (var key in map(other))
+            {
+                if (coalesce is { } delay) EnqueueAfter(key, delay);
+                else Enqueue(key);
+            }
         });
         return this;
     }

@@ -300,4 +300,25 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
         await Eventually.TrueAsync(async () => ConditionOf(await bed.SessionAsync(MappedUser), SessionConditions.ServerUpToDate)?.Status == "True",
             Wait, "the new pod has the current configuration");
     }
+
+    [Fact]
+    public async Task Sessions_started_together_all_reach_the_schedd_map_and_leave_it_when_deleted()
+    {
+        var bed = await CreateAsync(fixture, "sess-map");
+        bed.Facility.Spec.HTCondor.Enabled.Should().BeTrue("the schedd map is an HTCondor facility's");
+        await using var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]);
+        var users = new[] { MappedUser, "bob", "carol", "dave" };
+        foreach (var user in users) await bed.CreateSessionAsync(user);
+
+        var configName = new Builders.Facility.FacilityNames(FacilityName).CondorConfig;
+        async Task<string> MapAsync() =>
+            (await bed.GetAsync<V1ConfigMap>(configName))?.Data?.TryGetValue(Builders.Facility.HTCondorBuilder.MapFileKey, out var map) == true ? map : "";
+        // A burst of session changes is gathered into one facility reconcile; every user must still be in the map.
+        await Eventually.TrueAsync(async () => { var map = await MapAsync(); return users.All(u => map.Contains($" {u}@")); }, Wait,
+            "every session's user in the SCITOKENS map");
+
+        await fixture.Api.DeleteAsync(fixture.Api.Types.For<UserSession>(), bed.Namespace, SessionNames.ForUser("dave"), CancellationToken.None);
+        await Eventually.TrueAsync(async () => !(await MapAsync()).Contains(" dave@"), Wait, "a deleted session's user leaves the map");
+        (await MapAsync()).Should().Contain($" {MappedUser}@");
+    }
 }

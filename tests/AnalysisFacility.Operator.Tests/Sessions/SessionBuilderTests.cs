@@ -90,6 +90,19 @@ public class SessionBuilderTests
     }
 
     [Fact]
+    public void Client_files_are_the_same_when_many_sessions_are_built_at_once()
+    {
+        // The YAML serializer is shared by every reconcile worker.
+        var expected = Build().ClientConfig.Data;
+        var results = new System.Collections.Concurrent.ConcurrentBag<IDictionary<string, string>>();
+        Parallel.For(0, 200, new ParallelOptions { MaxDegreeOfParallelism = 8 }, _ => results.Add(Build().ClientConfig.Data));
+
+        results.Should().HaveCount(200).And.OnlyContain(data => data.Count == expected.Count
+            && data[SessionClientConfig.DaskKey] == expected[SessionClientConfig.DaskKey]
+            && data[SessionClientConfig.ServiceXKey] == expected[SessionClientConfig.ServiceXKey]);
+    }
+
+    [Fact]
     public void Client_environment_points_at_the_facility_services()
     {
         var objects = Build();
