@@ -7,8 +7,9 @@ public static class BenchCommand
 {
     public const string Usage = """
         bench sessions [--count 1000] [--workers 8] [--steady-seconds 30] [--timeout-minutes 30]
-                                      provision UserSessions against a local control plane with the operator in-process,
-                                      compare with creating the same objects directly (floor), count writes, peak memory
+                                      provision UserSessions against a local control plane with the operator in its own
+                                      process, compare with creating the same objects directly (floor), count writes,
+                                      operator CPU and peak memory
         bench tokens [--algorithm ES256] [--users 10000]
                                       token minting throughput and the cost of refreshing every user's token
         """;
