@@ -21,8 +21,11 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 # Kestrel listeners are configured by the operator (--http-port, --issuer-port); drop the image's default URL.
+# Two malloc arenas: glibc's default (8 per core) keeps freed native memory of TLS and crypto per thread; `bench sessions`
+# runs the operator with the same setting (docs/performance.md).
 ENV ASPNETCORE_HTTP_PORTS= \
-    DOTNET_CLI_TELEMETRY_OPTOUT=1
+    DOTNET_CLI_TELEMETRY_OPTOUT=1 \
+    MALLOC_ARENA_MAX=2
 EXPOSE 8080 8443
 # 1654 is the image's unprivileged "app" user; numeric so runAsNonRoot can verify it.
 USER 1654:1654

@@ -45,6 +45,8 @@ public sealed class OperatorProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
         info.Environment["KUBECONFIG"] = kubeconfig;
+        // As the image sets it (Dockerfile): the operator is measured as it ships.
+        info.Environment["MALLOC_ARENA_MAX"] = "2";
 
         var logPath = Path.Combine(logDirectory, $"analysisfacility-bench-operator-{Environment.ProcessId}.log");
         var process = Process.Start(info) ?? throw new InvalidOperationException("the operator did not start");
