@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Text;
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Common;
 using k8s;
 using k8s.Models;
 
@@ -190,7 +189,7 @@ public static class HubBuilder
                 new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = names.HubDatabase } },
             ],
         };
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(configText)))[..16];
+        var hash = Hashes.Of(configText);
         return kube.Deployment(names.Hub, 1, pod, recreate: true, new Dictionary<string, string> { [ConfigHashAnnotation] = hash });
     }
 

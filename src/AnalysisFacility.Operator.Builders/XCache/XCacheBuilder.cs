@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Common;
 using k8s.Models;
@@ -273,6 +271,6 @@ public static class XCacheBuilder
     private static string Hash(IDictionary<string, string> data)
     {
         var text = string.Join("\n", data.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + "=" + p.Value));
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+        return Hashes.Of(text);
     }
 }

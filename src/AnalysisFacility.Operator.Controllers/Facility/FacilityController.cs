@@ -16,9 +16,10 @@ public static class FacilityController
 {
     public const string Name = "analysisfacility";
 
-    /// <summary>Creates the informers and the controller and adds them to <paramref name="manager"/>.</summary>
     /// <summary>How long session changes are gathered before the facility's identity map is rebuilt.</summary>
     public static readonly TimeSpan SessionChangeCoalescing = TimeSpan.FromSeconds(2);
+
+    /// <summary>Creates the informers and the controller and adds them to <paramref name="manager"/>.</summary>
 
     public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log)
     {

@@ -16,14 +16,13 @@ public sealed class KeyRingCache
 
     public IssuanceResult<KeyRing> Read(V1Secret secret)
     {
+        // A Secret without a resourceVersion (never stored) has no version to key on: parse it, keep nothing.
+        if (secret.Metadata.ResourceVersion is not { Length: > 0 }) return KeyRingSecret.FromSecretData(secret.Data);
         var key = (secret.Metadata.NamespaceProperty, secret.Metadata.Name);
         var version = $"{secret.Metadata.Uid}/{secret.Metadata.ResourceVersion}";
-        if (secret.Metadata.ResourceVersion is { Length: > 0 } && _rings.TryGetValue(key, out var cached) && cached.Version == version)
-        {
-            return cached.Ring;
-        }
+        if (_rings.TryGetValue(key, out var cached) && cached.Version == version) return cached.Ring;
         var read = KeyRingSecret.FromSecretData(secret.Data);
-        if (secret.Metadata.ResourceVersion is { Length: > 0 }) _rings[key] = (version, read);
+        _rings[key] = (version, read);
         return read;
     }
 

@@ -294,6 +294,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         }
     }
 
+    // Edits the node it is given (managedFields): callers hand over a response or event they do not use afterwards.
     private T Deserialize(JsonObject json)
     {
         if (_options.StripManagedFields) (json["metadata"] as JsonObject)?.Remove("managedFields");

@@ -24,8 +24,6 @@ public sealed class OperatorProcess : IAsyncDisposable
         _http = new HttpClient { BaseAddress = metrics, Timeout = TimeSpan.FromSeconds(10) };
     }
 
-    public int Id => _process.Id;
-
     /// <summary>Starts `run` against <paramref name="kubeconfig"/>, watching <paramref name="namespace"/>, listening on loopback only.</summary>
     public static OperatorProcess Start(string kubeconfig, string @namespace, int workers, string logDirectory)
     {

@@ -1,6 +1,5 @@
 using AnalysisFacility.Operator.Controllers.Facility;
 using System.Diagnostics;
-using System.Net;
 using AnalysisFacility.Operator.Api;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Common;
