@@ -20,7 +20,24 @@ public static partial class HTCondorBuilder
     public const string PoolKeyName = "POOL";
     public const string ConfigDirectory = "/etc/condor/config.d";
     public const string PasswordDirectory = "/etc/condor/passwords.d";
-    public const string MapFile = "/etc/condor/mapfiles/scitokens.map";
+    public const string MapFileDirectory = "/etc/condor/mapfiles";
+    public const string MapFile = MapFileDirectory + "/" + MapFileKey;
+
+    /// <summary>
+    /// Runs condor_master in the foreground and sends it SIGHUP (HTCondor's reconfig, passed on to its daemons, which
+    /// re-read CERTIFICATE_MAPFILE) when the kubelet has updated the map file; SIGTERM from the kubelet goes to the master.
+    /// </summary>
+    public static string MasterScript(string mapFile = MapFile, int checkSeconds = 30) => string.Join('\n',
+        "condor_master -f &",
+        "master=$!",
+        "trap 'kill -TERM $master' TERM INT",
+        $"seen=$(cksum < {mapFile} 2>/dev/null)",
+        "while kill -0 $master 2>/dev/null; do",
+        $"  sleep {checkSeconds} & wait $!",
+        $"  now=$(cksum < {mapFile} 2>/dev/null)",
+        "  if [ \"$now\" != \"$seen\" ]; then seen=$now; kill -HUP $master; fi",
+        "done",
+        "wait $master");
     public const string CommonConfigKey = "00-pool.conf";
     public const string CentralManagerConfigKey = "10-central-manager.conf";
     public const string ScheddConfigKey = "10-submit.conf";
@@ -209,8 +226,8 @@ public static partial class HTCondorBuilder
             {
                 Name = "condor",
                 Image = facility.Spec.HTCondor.Image,
-                // condor_master in the foreground: the pod lives as long as the daemons.
-                Command = ["condor_master", "-f"],
+                // condor_master in the foreground (the pod lives as long as the daemons), reconfigured when the map changes.
+                Command = ["/bin/sh", "-c", MasterScript()],
                 Ports = [new V1ContainerPort { Name = "condor", ContainerPort = Port }],
                 Resources = Facility.Kube.Resources(resources),
                 ReadinessProbe = Facility.Kube.ExecProbe("condor_who", "-quick"),
@@ -218,7 +235,9 @@ public static partial class HTCondorBuilder
                 [
                     new V1VolumeMount { Name = "config", MountPath = $"{ConfigDirectory}/{CommonConfigKey}", SubPath = CommonConfigKey, ReadOnlyProperty = true },
                     new V1VolumeMount { Name = "config", MountPath = $"{ConfigDirectory}/{roleKey}", SubPath = roleKey, ReadOnlyProperty = true },
-                    new V1VolumeMount { Name = "config", MountPath = MapFile, SubPath = MapFileKey, ReadOnlyProperty = true },
+                    // A directory mount, not subPath: the kubelet only updates files of directory mounts, and the map grows
+                    // with every user who logs in.
+                    new V1VolumeMount { Name = "mapfiles", MountPath = MapFileDirectory, ReadOnlyProperty = true },
                     new V1VolumeMount { Name = "pool-password", MountPath = PasswordDirectory, ReadOnlyProperty = true },
                 ],
             },
@@ -226,6 +245,11 @@ public static partial class HTCondorBuilder
         Volumes =
         [
             new V1Volume { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = names.CondorConfig } },
+            new V1Volume
+            {
+                Name = "mapfiles",
+                ConfigMap = new V1ConfigMapVolumeSource { Name = names.CondorConfig, Items = [new V1KeyToPath { Key = MapFileKey, Path = MapFileKey }] },
+            },
             // HTCondor refuses a pool key readable by others.
             new V1Volume { Name = "pool-password", Secret = new V1SecretVolumeSource { SecretName = names.CondorPoolPassword, DefaultMode = 0b110_000_000 } },
         ],

@@ -30,6 +30,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     private static readonly TimeSpan MinimumRequeue = TimeSpan.FromSeconds(1);
 
     private Task<bool>? _supportsClaimRetention;
+    private readonly IdentityMapThrottle _identityMaps = new(FacilityController.SessionChangeCoalescing);
 
     public string Name => FinalizerName;
 
@@ -78,7 +79,9 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         var existing = children.Secrets.List(ns)
             .Where(s => s.Metadata.Labels?.TryGetValue(Labels.Facility, out var f) == true && f == name && s.Data is not null)
             .ToDictionary(s => s.Metadata.Name, s => s.Data);
-        var context = FacilityPlanning.Context(facility, settings, FacilityPlanning.Identities(facility, sessions.List(ns)), existing);
+        var (identities, identitiesPending) = _identityMaps.Select(ObjectKey.Of(facility), FacilityPlanning.Identities(facility, sessions.List(ns)), now);
+        if (identitiesPending is { } pending) result = result.Merge(ReconcileResult.After(pending));
+        var context = FacilityPlanning.Context(facility, settings, identities, existing);
         var components = FacilityPlanning.Plan(facility, context, [.. tokenObjects, caSecret]);
 
         var applyErrors = new List<string>();
@@ -221,6 +224,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     public async Task<ReconcileResult> FinalizeAsync(AF facility, CancellationToken cancellationToken)
     {
         issuers.Remove(Owner(facility));
+        _identityMaps.Forget(ObjectKey.Of(facility));
         // The store PV is cluster-scoped: garbage collection cannot remove it through an owner reference.
         foreach (var (type, pv) in children.OfKind<V1PersistentVolume>(facility.Metadata.NamespaceProperty, facility.Metadata.Name).ToList())
         {

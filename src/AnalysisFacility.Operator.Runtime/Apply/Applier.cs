@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Runtime.Cache;
 using AnalysisFacility.Operator.Runtime.Client;
@@ -39,7 +40,9 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
 
         var cache = caches.Find(type);
         var cached = cache?.Get(ObjectKey.Of(desired));
-        if (cached is not null && Matches(json, ToJson(cached)))
+        // The hash is read off the typed object first: only an object that carries it is worth comparing field by field.
+        if (cached is not null && cached.Metadata.Annotations?.TryGetValue(HashAnnotation, out var cachedHash) == true && cachedHash == hash
+            && Matches(json, ToJson(cached)))
         {
             metrics.AppliesSkipped.WithLabels(desired.Kind).Inc();
             return ApplyOutcome.Unchanged;
@@ -107,19 +110,27 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
                 }
                 return true;
             default:
+                if (live is not JsonValue liveScalar) return false;
+                // Equal strings are equal without re-encoding them (a config file or map can be 100 KB of JSON text).
+                if (desired.GetValueKind() == JsonValueKind.String && liveScalar.GetValueKind() == JsonValueKind.String
+                    && desired.GetValue<string>() == liveScalar.GetValue<string>()) return true;
                 // Compare scalars by their text so that 8080 and "8080" (int-or-string) or 1 and 1.0 are equal.
-                return live is JsonValue && ScalarText(desired) == ScalarText(live);
+                return ScalarText(desired) == ScalarText(live);
         }
     }
 
     public static string Hash(JsonObject json)
     {
-        var copy = json.DeepClone().AsObject();
-        (copy["metadata"]?["annotations"] as JsonObject)?.Remove(HashAnnotation);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(copy.ToJsonString())))[..16];
+        var hashed = json;
+        if (json["metadata"]?["annotations"] is JsonObject annotations && annotations.ContainsKey(HashAnnotation))
+        {
+            hashed = json.DeepClone().AsObject();
+            hashed["metadata"]!["annotations"]!.AsObject().Remove(HashAnnotation);
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(hashed.ToJsonString())))[..16];
     }
 
-    public static JsonObject ToJson(object obj) => JsonNode.Parse(KubernetesJson.Serialize(obj))!.AsObject();
+    public static JsonObject ToJson(object obj) => ClientJson.ToNode(obj);
 
     // Kubernetes omits zero values (Go omitempty): initialDelaySeconds: 0, false flags and "" come back absent.
     private static bool IsEmpty(JsonNode? node) => node switch

@@ -23,10 +23,10 @@ public sealed record InformerOptions
     public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>
-    /// Drop metadata.managedFields before caching (as controller-runtime's TransformStripManagedFields does): server-side
-    /// apply's field ownership is often larger than the object itself, and reconcilers never read it.
+    /// Decodes objects for the cache (skips metadata.managedFields, as controller-runtime's TransformStripManagedFields
+    /// does, and shares recurring strings). Share one between the informers of a process; null makes one per informer.
     /// </summary>
-    public bool StripManagedFields { get; init; } = true;
+    public CacheDecoder? Decoder { get; init; }
 }
 
 /// <summary>Non-generic view of an informer, for the manager, health checks and the applier.</summary>
@@ -56,6 +56,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
 {
     private readonly KubernetesApi _api;
     private readonly InformerOptions _options;
+    private readonly CacheDecoder _decoder;
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<ObjectKey, T> _cache = new();
     private readonly List<Action<InformerEventType, T>> _handlers = [];
@@ -69,6 +70,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         _api = api;
         Type = type;
         _options = options;
+        _decoder = options.Decoder ?? new CacheDecoder();
         _log = log.ForContext("Informer", type.ToString());
         _pendingNamespaces = Math.Max(1, options.Namespaces.Count);
     }
@@ -95,7 +97,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
 
     public void Upsert(JsonObject live)
     {
-        var obj = Deserialize(live);
+        var obj = Decode(live);
         var key = ObjectKey.Of(obj);
         // Never replace a newer cached version (the watch may have delivered a later change already).
         if (_cache.TryGetValue(key, out var cached) && IsNewer(cached.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)) return;
@@ -184,7 +186,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
             Touch();
             foreach (var item in page.Items)
             {
-                var obj = Deserialize(item);
+                var obj = Decode(item);
                 var key = ObjectKey.Of(obj);
                 seen.Add(key);
                 var previous = Get(key);
@@ -217,25 +219,35 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
             await foreach (var watchEvent in _api.WatchAsync(Type, @namespace, _options.LabelSelector, resourceVersion, timeoutSeconds, watchdog.Token))
             {
                 Touch();
-                var rv = watchEvent.Object["metadata"]?["resourceVersion"]?.GetValue<string>();
+                var rv = watchEvent.ResourceVersion;
                 if (watchEvent.Type == "BOOKMARK")
                 {
                     if (rv is not null) resourceVersion = rv;
                     continue;
                 }
-                var obj = Deserialize(watchEvent.Object);
-                var key = ObjectKey.Of(obj);
+                var key = new ObjectKey(watchEvent.MetadataString("namespace"), watchEvent.MetadataString("name") ?? "");
                 switch (watchEvent.Type)
                 {
                     case "ADDED":
                     case "MODIFIED":
-                        var existed = _cache.ContainsKey(key);
-                        _cache[key] = obj;
-                        Dispatch(existed ? InformerEventType.Modified : InformerEventType.Added, obj);
+                        if (_cache.TryGetValue(key, out var cached))
+                        {
+                            // The echo of a write this process made and cached already: same version, nothing to decode.
+                            var current = rv is not null && cached.Metadata.ResourceVersion == rv ? cached : Decode(watchEvent.Object);
+                            _cache[key] = current;
+                            Dispatch(InformerEventType.Modified, current);
+                        }
+                        else
+                        {
+                            var added = Decode(watchEvent.Object);
+                            _cache[key] = added;
+                            Dispatch(InformerEventType.Added, added);
+                        }
                         break;
                     case "DELETED":
+                        var deleted = Decode(watchEvent.Object);
                         _cache.TryRemove(key, out _);
-                        Dispatch(InformerEventType.Deleted, obj);
+                        Dispatch(InformerEventType.Deleted, deleted);
                         break;
                 }
                 if (rv is not null) resourceVersion = rv;
@@ -294,11 +306,16 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         }
     }
 
-    // Edits the node it is given (managedFields): callers hand over a response or event they do not use afterwards.
-    private T Deserialize(JsonObject json)
+    private T Decode(JsonObject json) => WithTypeMeta(_decoder.Decode<T>(json));
+
+    private T Decode(System.Text.Json.JsonElement json) => WithTypeMeta(_decoder.Decode<T>(json));
+
+    // List items carry no apiVersion/kind; cached objects always do (the applier and owner references need them).
+    private T WithTypeMeta(T obj)
     {
-        if (_options.StripManagedFields) (json["metadata"] as JsonObject)?.Remove("managedFields");
-        return KubernetesJson.Deserialize<T>(json);
+        obj.ApiVersion ??= Type.ApiVersion;
+        obj.Kind ??= Type.Kind;
+        return obj;
     }
 
     private void Touch() => Interlocked.Exchange(ref _lastContactTicks, DateTime.UtcNow.Ticks);

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
@@ -25,7 +27,17 @@ public sealed class KubernetesApiException(HttpStatusCode statusCode, string rea
 public sealed record ListPage(IReadOnlyList<JsonObject> Items, string ResourceVersion, string? Continue);
 
 /// <summary>A watch event as the API server sends it: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.</summary>
-public sealed record WatchEvent(string Type, JsonObject Object);
+/// <remarks>The object stays raw JSON: a cache decodes it straight to its typed form, or skips it when it already holds
+/// that resourceVersion (the echo of its own write).</remarks>
+public sealed record WatchEvent(string Type, JsonElement Object)
+{
+    public JsonElement? Metadata => Object.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object ? metadata : null;
+
+    public string? MetadataString(string name) =>
+        Metadata is { } metadata && metadata.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    public string? ResourceVersion => MetadataString("resourceVersion");
+}
 
 /// <summary>
 /// Generic REST access to any resource type, built on KubernetesClient's authenticated HttpClient.
@@ -105,26 +117,62 @@ public sealed class KubernetesApi : IDisposable
         using var response = await _kubernetes.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (!response.IsSuccessStatusCode) throw await ToExceptionAsync(response, cancellationToken);
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        while (!cancellationToken.IsCancellationRequested)
+        // Events are newline-delimited JSON; read them as UTF-8 bytes (no string per event, no node tree).
+        var lines = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        try
         {
-            var line = await reader.ReadLineAsync(cancellationToken);
-            if (line is null) yield break;
-            if (line.Length == 0) continue;
-            var node = JsonNode.Parse(line)!.AsObject();
-            var eventType = node["type"]!.GetValue<string>();
-            var obj = node["object"]!.AsObject();
-            if (eventType == "ERROR")
+            while (!cancellationToken.IsCancellationRequested)
             {
-                var code = obj["code"]?.GetValue<int>() ?? 500;
-                throw new KubernetesApiException((HttpStatusCode)code, obj["reason"]?.GetValue<string>() ?? "Error",
-                    obj["message"]?.GetValue<string>() ?? "watch error");
+                var read = await lines.ReadAsync(cancellationToken);
+                var buffer = read.Buffer;
+                while (TryReadLine(ref buffer, out var line))
+                {
+                    if (line.IsEmpty) continue;
+                    yield return ParseWatchEvent(line);
+                }
+                if (read.IsCompleted)
+                {
+                    if (!buffer.IsEmpty) yield return ParseWatchEvent(buffer);
+                    yield break;
+                }
+                lines.AdvanceTo(buffer.Start, buffer.End);
             }
-            obj["apiVersion"] ??= type.ApiVersion;
-            obj["kind"] ??= type.Kind;
-            yield return new WatchEvent(eventType, obj);
+        }
+        finally
+        {
+            await lines.CompleteAsync();
         }
     }
+
+    private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
+    {
+        if (buffer.PositionOf((byte)'\n') is not { } end)
+        {
+            line = default;
+            return false;
+        }
+        line = buffer.Slice(0, end);
+        buffer = buffer.Slice(buffer.GetPosition(1, end));
+        return true;
+    }
+
+    private static WatchEvent ParseWatchEvent(ReadOnlySequence<byte> line)
+    {
+        using var document = JsonDocument.Parse(line);
+        var root = document.RootElement;
+        var eventType = root.GetProperty("type").GetString()!;
+        var obj = root.GetProperty("object");
+        if (eventType == "ERROR")
+        {
+            var code = obj.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.Number ? c.GetInt32() : 500;
+            throw new KubernetesApiException((HttpStatusCode)code, Text(obj, "reason") ?? "Error", Text(obj, "message") ?? "watch error");
+        }
+        // The event's object outlives the document of its line.
+        return new WatchEvent(eventType, obj.Clone());
+    }
+
+    private static string? Text(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     /// <summary>Server-side apply of <paramref name="desired"/> as <paramref name="fieldManager"/>.</summary>
     public async Task<JsonObject> ApplyAsync(ResourceType type, JsonObject desired, string fieldManager, bool force, CancellationToken cancellationToken)

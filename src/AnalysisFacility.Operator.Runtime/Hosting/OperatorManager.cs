@@ -58,6 +58,8 @@ public sealed class OperatorManager
     public StatusWriter Status { get; }
     public EventRecorder Events { get; }
     public IReadOnlyList<IController> Controllers => _controllers;
+    // One for all informers, so a string shared across kinds (labels, names) is held once.
+    private readonly CacheDecoder _decoder = new();
     public bool IsLeader => _options.LeaderElection is null || (_elector?.IsLeader ?? false);
 
     /// <summary>Caches are synced: the operator can serve (readiness).</summary>
@@ -73,7 +75,7 @@ public sealed class OperatorManager
         if (Caches.Find(type) is Informer<T> existing) return existing;
         var informer = new Informer<T>(Api, type, new InformerOptions
         {
-            Namespaces = _options.Namespaces, LabelSelector = labelSelector, ResyncPeriod = _options.ResyncPeriod,
+            Namespaces = _options.Namespaces, LabelSelector = labelSelector, ResyncPeriod = _options.ResyncPeriod, Decoder = _decoder,
         }, _log);
         Caches.Add(informer);
         return informer;

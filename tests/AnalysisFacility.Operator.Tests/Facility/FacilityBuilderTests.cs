@@ -155,6 +155,12 @@ public sealed class FacilityBuilderTests
         {
             pod.Volumes.Should().Contain(v => v.ConfigMap != null && v.ConfigMap.Name == "cms-af-condor-config");
             pod.Volumes.Should().Contain(v => v.Secret != null && v.Secret.SecretName == "cms-af-condor-pool-password");
+            // The map file grows with every login: it must come from a directory mount (subPath mounts never update).
+            var container = pod.Containers[0];
+            container.VolumeMounts.Should().Contain(m => m.MountPath == "/etc/condor/mapfiles" && m.SubPath == null && m.Name == "mapfiles");
+            container.VolumeMounts.Should().NotContain(m => m.SubPath == "scitokens.map");
+            pod.Volumes.Single(v => v.Name == "mapfiles").ConfigMap.Items.Single().Key.Should().Be("scitokens.map");
+            container.Command.Should().Equal("/bin/sh", "-c", HTCondorBuilder.MasterScript());
         }
         condor.Workloads.Select(w => w.Name).Should().BeEquivalentTo(["cms-af-condor-cm", "cms-af-condor-schedd", "cms-af-condor-execute"]);
 
