@@ -73,24 +73,29 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
             return result;
         }
 
-        var token = await ReconcileTokenAsync(session, facility, plan, now, cancellationToken);
-        result = result.Merge(token.Requeue);
-
+        // The pod's supporting objects do not depend on each other: written side by side, a session starts in two
+        // round trips to the API server (everything else, then the pod) instead of one per object.
         var objects = plan.Build.Objects!;
-        foreach (var obj in objects.All().Where(o => o is not V1Pod)) await manager.Applier.ApplyAsync(obj, session, cancellationToken);
+        var tokenTask = ReconcileTokenAsync(session, facility, plan, now, cancellationToken);
+        var writes = new List<Task> { tokenTask };
+        writes.AddRange(objects.All().Where(o => o is not V1Pod).Select(obj => manager.Applier.ApplyAsync(obj, session, cancellationToken)));
         if (plan.Dask is { } dask)
         {
             dask.Status = null!; // status belongs to the Dask controller
-            await manager.Applier.ApplyAsync(dask, session, cancellationToken);
+            writes.Add(manager.Applier.ApplyAsync(dask, session, cancellationToken));
         }
         else
         {
-            await manager.Applier.DeleteAsync(manager.Api.Types.For<DaskCluster>(), ns, SessionPlanning.DaskClusterName(session.Metadata.Name), cancellationToken);
+            writes.Add(manager.Applier.DeleteAsync(manager.Api.Types.For<DaskCluster>(), ns, SessionPlanning.DaskClusterName(session.Metadata.Name), cancellationToken));
         }
         if (objects.NetworkPolicy is null)
         {
-            await manager.Applier.DeleteAsync(manager.Api.Types.For<V1NetworkPolicy>(), ns, SessionNames.Server(session.Metadata.Name), cancellationToken);
+            writes.Add(manager.Applier.DeleteAsync(manager.Api.Types.For<V1NetworkPolicy>(), ns, SessionNames.Server(session.Metadata.Name), cancellationToken));
         }
+        // The pod comes last: its service account must exist before admission accepts it.
+        await Task.WhenAll(writes);
+        var token = await tokenTask;
+        result = result.Merge(token.Requeue);
 
         var pod = await ReconcilePodAsync(session, objects.Pod, cancellationToken);
 

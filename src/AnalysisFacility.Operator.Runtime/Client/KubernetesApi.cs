@@ -112,7 +112,7 @@ public sealed class KubernetesApi : IDisposable
             "resourceVersion=" + Uri.EscapeDataString(resourceVersion),
         };
         if (!string.IsNullOrEmpty(labelSelector)) query.Add("labelSelector=" + Uri.EscapeDataString(labelSelector));
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_kubernetes.BaseUri, type.CollectionPath(@namespace) + "?" + string.Join('&', query)));
+        using var request = Request(HttpMethod.Get, type.CollectionPath(@namespace) + "?" + string.Join('&', query));
         await AuthenticateAsync(request, cancellationToken);
         using var response = await _kubernetes.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (!response.IsSuccessStatusCode) throw await ToExceptionAsync(response, cancellationToken);
@@ -230,7 +230,7 @@ public sealed class KubernetesApi : IDisposable
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(RequestTimeout);
-        using var request = new HttpRequestMessage(method, new Uri(_kubernetes.BaseUri, pathAndQuery));
+        using var request = Request(method, pathAndQuery);
         if (body is not null)
         {
             request.Content = new StringContent(body, Encoding.UTF8);
@@ -257,6 +257,11 @@ public sealed class KubernetesApi : IDisposable
             throw await ToExceptionAsync(response, cancellationToken);
         }
     }
+
+    // HTTP/2 where the server offers it (kube-apiserver does): every watch and request of the process shares one TLS
+    // connection instead of one connection (and its buffers and TLS state) per watch and per concurrent request.
+    private HttpRequestMessage Request(HttpMethod method, string pathAndQuery) =>
+        new(method, new Uri(_kubernetes.BaseUri, pathAndQuery)) { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
 
     // KubernetesClient adds credentials per request in its typed calls (client certificates live on the handler);
     // raw requests through its HttpClient need the header added here. Token providers refresh in-cluster tokens.
