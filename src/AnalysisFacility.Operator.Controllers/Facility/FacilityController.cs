@@ -33,10 +33,12 @@ public static class FacilityController
         children.Watch(controller);
         // Session users become SCITOKENS identities in the schedd's map file: only an HTCondor facility cares, and a burst
         // of session changes (every status write of a thousand sessions starting) makes one facility reconcile, not one each.
-        controller.Watches(sessions, s =>
+        // Status writes of sessions whose users are in the map already change nothing in it.
+        controller.Watches(sessions, (type, s) =>
         {
             var key = new ObjectKey(s.Metadata.NamespaceProperty, s.Spec.FacilityRef);
-            return facilities.Get(key)?.Spec.HTCondor.Enabled == true ? [key] : [];
+            if (facilities.Get(key)?.Spec.HTCondor.Enabled != true) return [];
+            return type is InformerEventType.Deleted or InformerEventType.Resync || !reconciler.IdentityMaps.Publishes(key, s.Spec.User.Name) ? [key] : [];
         }, coalesce: SessionChangeCoalescing);
         manager.Add(controller);
     }

@@ -32,6 +32,9 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     private Task<bool>? _supportsClaimRetention;
     private readonly IdentityMapThrottle _identityMaps = new(FacilityController.SessionChangeCoalescing);
 
+    /// <summary>What each facility's schedd map holds now (the controller skips session events that would not change it).</summary>
+    public IdentityMapThrottle IdentityMaps => _identityMaps;
+
     public string Name => FinalizerName;
 
     /// <summary>

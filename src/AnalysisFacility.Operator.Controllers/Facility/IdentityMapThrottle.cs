@@ -30,6 +30,10 @@ public sealed class IdentityMapThrottle(TimeSpan interval)
         return (current, null);
     }
 
+    /// <summary>Whether <paramref name="user"/> is in the map last published for <paramref name="facility"/>.</summary>
+    public bool Publishes(ObjectKey facility, string user) =>
+        _published.TryGetValue(facility, out var last) && last.Identities.Any(i => i.User == user);
+
     /// <summary>Forgets a deleted facility.</summary>
     public void Forget(ObjectKey facility) => _published.TryRemove(facility, out _);
 }

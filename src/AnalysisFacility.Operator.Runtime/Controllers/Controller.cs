@@ -77,11 +77,16 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
     /// once per change: for a reconcile whose cost grows with the number of related objects (a facility and its sessions).
     /// </summary>
     public Controller<T> Watches<TOther>(Informer<TOther> others, Func<TOther, IEnumerable<ObjectKey>> map, TimeSpan? coalesce = null)
+        where TOther : class, IKubernetesObject<V1ObjectMeta> =>
+        Watches(others, (_, other) => map(other), coalesce);
+
+    /// <summary>As above, with the kind of event, for a map that only cares about some (e.g. deletions).</summary>
+    public Controller<T> Watches<TOther>(Informer<TOther> others, Func<InformerEventType, TOther, IEnumerable<ObjectKey>> map, TimeSpan? coalesce = null)
         where TOther : class, IKubernetesObject<V1ObjectMeta>
     {
-        others.AddHandler((_, other) =>
+        others.AddHandler((type, other) =>
         {
-            foreach (var key in map(other))
+            foreach (var key in map(type, other))
             {
                 if (coalesce is { } delay) EnqueueAfter(key, delay);
                 else Enqueue(key);

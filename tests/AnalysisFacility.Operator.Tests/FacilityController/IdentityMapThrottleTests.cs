@@ -49,4 +49,15 @@ public class IdentityMapThrottleTests
         throttle.Forget(Facility);
         throttle.Select(Facility, Users("alice", "bob"), T0.AddSeconds(0.2)).Identities.Should().Equal(Users("alice", "bob"));
     }
+
+    [Fact]
+    public void Tells_which_users_the_published_map_holds()
+    {
+        var throttle = new IdentityMapThrottle(TimeSpan.FromSeconds(2));
+        throttle.Publishes(Facility, "alice").Should().BeFalse("nothing is published yet");
+        throttle.Select(Facility, Users("alice"), T0);
+        throttle.Select(Facility, Users("alice", "bob"), T0.AddSeconds(1));
+        throttle.Publishes(Facility, "alice").Should().BeTrue();
+        throttle.Publishes(Facility, "bob").Should().BeFalse("bob is held back until the interval is over");
+    }
 }
