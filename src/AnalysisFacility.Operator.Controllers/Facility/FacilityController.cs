@@ -20,7 +20,6 @@ public static class FacilityController
     public static readonly TimeSpan SessionChangeCoalescing = TimeSpan.FromSeconds(2);
 
     /// <summary>Creates the informers and the controller and adds them to <paramref name="manager"/>.</summary>
-
     public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log)
     {
         // StatusWriter resolves types by apiVersion/kind; Types.For<T>() alone does not index custom resources by kind.

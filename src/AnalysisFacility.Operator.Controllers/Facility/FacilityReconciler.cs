@@ -30,10 +30,9 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     private static readonly TimeSpan MinimumRequeue = TimeSpan.FromSeconds(1);
 
     private Task<bool>? _supportsClaimRetention;
-    private readonly IdentityMapThrottle _identityMaps = new(FacilityController.SessionChangeCoalescing);
 
     /// <summary>What each facility's schedd map holds now (the controller skips session events that would not change it).</summary>
-    public IdentityMapThrottle IdentityMaps => _identityMaps;
+    public IdentityMapThrottle IdentityMaps { get; } = new(FacilityController.SessionChangeCoalescing);
 
     public string Name => FinalizerName;
 
@@ -82,7 +81,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         var existing = children.Secrets.List(ns)
             .Where(s => s.Metadata.Labels?.TryGetValue(Labels.Facility, out var f) == true && f == name && s.Data is not null)
             .ToDictionary(s => s.Metadata.Name, s => s.Data);
-        var (identities, identitiesPending) = _identityMaps.Select(ObjectKey.Of(facility), FacilityPlanning.Identities(facility, sessions.List(ns)), now);
+        var (identities, identitiesPending) = IdentityMaps.Select(ObjectKey.Of(facility), FacilityPlanning.Identities(facility, sessions.List(ns)), now);
         if (identitiesPending is { } pending) result = result.Merge(ReconcileResult.After(pending));
         var context = FacilityPlanning.Context(facility, settings, identities, existing);
         var components = FacilityPlanning.Plan(facility, context, [.. tokenObjects, caSecret]);
@@ -227,7 +226,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     public async Task<ReconcileResult> FinalizeAsync(AF facility, CancellationToken cancellationToken)
     {
         issuers.Remove(Owner(facility));
-        _identityMaps.Forget(ObjectKey.Of(facility));
+        IdentityMaps.Forget(ObjectKey.Of(facility));
         // The store PV is cluster-scoped: garbage collection cannot remove it through an owner reference.
         foreach (var (type, pv) in children.OfKind<V1PersistentVolume>(facility.Metadata.NamespaceProperty, facility.Metadata.Name).ToList())
         {

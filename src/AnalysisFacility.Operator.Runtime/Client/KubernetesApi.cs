@@ -33,8 +33,11 @@ public sealed record WatchEvent(string Type, JsonElement Object)
 {
     public JsonElement? Metadata => Object.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object ? metadata : null;
 
-    public string? MetadataString(string name) =>
-        Metadata is { } metadata && metadata.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    public string? MetadataString(string name) => Metadata is { } metadata ? StringProperty(metadata, name) : null;
+
+    /// <summary>A string property of a JSON object, or null when it is absent or not a string.</summary>
+    public static string? StringProperty(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     public string? ResourceVersion => MetadataString("resourceVersion");
 }
@@ -165,14 +168,12 @@ public sealed class KubernetesApi : IDisposable
         if (eventType == "ERROR")
         {
             var code = obj.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.Number ? c.GetInt32() : 500;
-            throw new KubernetesApiException((HttpStatusCode)code, Text(obj, "reason") ?? "Error", Text(obj, "message") ?? "watch error");
+            throw new KubernetesApiException((HttpStatusCode)code, WatchEvent.StringProperty(obj, "reason") ?? "Error",
+                WatchEvent.StringProperty(obj, "message") ?? "watch error");
         }
         // The event's object outlives the document of its line.
         return new WatchEvent(eventType, obj.Clone());
     }
-
-    private static string? Text(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     /// <summary>Server-side apply of <paramref name="desired"/> as <paramref name="fieldManager"/>.</summary>
     public async Task<JsonObject> ApplyAsync(ResourceType type, JsonObject desired, string fieldManager, bool force, CancellationToken cancellationToken)

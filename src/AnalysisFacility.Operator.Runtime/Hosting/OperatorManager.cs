@@ -34,6 +34,8 @@ public sealed class OperatorManager
     private readonly ManagerOptions _options;
     private readonly ILogger _log;
     private LeaderElector? _elector;
+    // One for all informers, so a string shared across kinds (labels, names) is held once.
+    private readonly CacheDecoder _decoder = new();
 
     public OperatorManager(KubernetesApi api, ManagerOptions options, ILogger log)
     {
@@ -58,8 +60,6 @@ public sealed class OperatorManager
     public StatusWriter Status { get; }
     public EventRecorder Events { get; }
     public IReadOnlyList<IController> Controllers => _controllers;
-    // One for all informers, so a string shared across kinds (labels, names) is held once.
-    private readonly CacheDecoder _decoder = new();
     public bool IsLeader => _options.LeaderElection is null || (_elector?.IsLeader ?? false);
 
     /// <summary>Caches are synced: the operator can serve (readiness).</summary>

@@ -37,7 +37,7 @@ public sealed record SessionBenchmarkResult(int Count, int Workers, TimeSpan Ope
     public double Ratio => Rounds.Count == 0 ? OperatorTime / FloorTime : Median(Rounds.Select(r => r.Ratio));
     public double WritesPerSession => (double)OperatorWrites / Count;
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
@@ -84,11 +84,7 @@ public static class SessionBenchmark
             rounds.Add(await RunRoundAsync(api, plane, options, options.Rounds > 1 ? $"-{round}" : "", log, cancellationToken));
         }
         if (rounds.Count == 1) return rounds[0];
-        static TimeSpan Median(IEnumerable<TimeSpan> values)
-        {
-            var sorted = values.Order().ToList();
-            return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-        }
+        static TimeSpan Median(IEnumerable<TimeSpan> values) => TimeSpan.FromTicks((long)SessionBenchmarkResult.Median(values.Select(v => (double)v.Ticks)));
         // Times and CPU as medians; writes, steady-state writes and memory as the worst round.
         return rounds[0] with
         {
