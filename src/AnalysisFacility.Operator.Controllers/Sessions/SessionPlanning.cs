@@ -172,6 +172,6 @@ public static class SessionPlanning
     }
 
     /// <summary>The hash the applier stores on an object for <paramref name="desired"/>: differs from the live pod's when its spec must change.</summary>
-    public static string AppliedHash(k8s.IKubernetesObject<V1ObjectMeta> desired) => Applier.Hash(Applier.ToJson(desired));
+    public static string AppliedHash(k8s.IKubernetesObject<V1ObjectMeta> desired) => Applier.Hash(desired);
 }
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -18,10 +20,19 @@ public enum ApplyOutcome { Unchanged, Applied }
 /// object already matches: it carries the hash of what we last applied and every desired field has that value.
 /// The hash catches fields we stopped setting; the field comparison catches edits made by hand.
 /// </summary>
+/// <remarks>
+/// Objects go to the API server as UTF-8 JSON written straight from their typed form, and its answer goes straight into
+/// the cache: no JSON tree on the way. A cached version that matched once (or that the server returned for our own apply)
+/// is remembered with its hash, so later reconciles skip the field comparison until the cache holds a new version.
+/// </remarks>
 public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMetrics metrics, ILogger log, string fieldManager = Applier.DefaultFieldManager)
 {
     public const string DefaultFieldManager = "analysisfacility-operator";
     public const string HashAnnotation = "analysisfacility.io/applied-hash";
+
+    // Cached versions known to match the hash they carry. Keyed by the cached instance: the cache replaces the instance when
+    // the object changes (a hand edit is a new resourceVersion), which drops the entry with it.
+    private readonly ConditionalWeakTable<IKubernetesObject<V1ObjectMeta>, string> _verified = new();
 
     public string FieldManager => fieldManager;
 
@@ -32,26 +43,62 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
     {
         if (owner is not null) SetControllerReference(desired, owner);
         var type = api.Types.ForKind(desired.ApiVersion, desired.Kind);
-        var json = ToJson(desired);
-        var hash = Hash(json);
-        var annotations = json["metadata"]!.AsObject()["annotations"] as JsonObject ?? new JsonObject();
-        annotations[HashAnnotation] = hash;
-        json["metadata"]!.AsObject()["annotations"] = annotations;
+        var key = ObjectKey.Of(desired);
+        var json = Serialize(desired, hash: null);
+        var hash = HashOf(json);
 
         var cache = caches.Find(type);
-        var cached = cache?.Get(ObjectKey.Of(desired));
-        // The hash is read off the typed object first: only an object that carries it is worth comparing field by field.
-        if (cached is not null && cached.Metadata.Annotations?.TryGetValue(HashAnnotation, out var cachedHash) == true && cachedHash == hash
-            && Matches(json, ToJson(cached)))
+        if (cache?.Get(key) is { } cached && IsCurrent(cached, json, hash))
         {
             metrics.AppliesSkipped.WithLabels(desired.Kind).Inc();
             return ApplyOutcome.Unchanged;
         }
 
-        var live = await api.ApplyAsync(type, json, fieldManager, force: true, cancellationToken);
-        log.Debug("Applied {Kind} {Key}", desired.Kind, ObjectKey.Of(desired).ToString());
-        cache?.Upsert(live);
+        var live = await api.ApplyUtf8Async(type, key.Namespace, key.Name, Serialize(desired, hash), fieldManager, force: true, cancellationToken);
+        log.Debug("Applied {Kind} {Key}", desired.Kind, key.ToString());
+        // The answer to a forced apply holds every field we set, as we set it.
+        if (cache?.Upsert(live) is { } stored && AppliedHashOf(stored) is { } storedHash && storedHash == hash) _verified.AddOrUpdate(stored, storedHash);
         return ApplyOutcome.Applied;
+    }
+
+    /// <summary>True when <paramref name="cached"/> carries <paramref name="hash"/> and every desired field has its value.</summary>
+    private bool IsCurrent(IKubernetesObject<V1ObjectMeta> cached, byte[] desiredJson, string hash)
+    {
+        // The hash is read off the typed object first: only an object that carries it is worth comparing field by field.
+        if (AppliedHashOf(cached) is not { } cachedHash || cachedHash != hash) return false;
+        if (_verified.TryGetValue(cached, out var verified) && verified == hash) return true;
+        using var desiredDocument = JsonDocument.Parse(desiredJson);
+        using var liveDocument = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(cached, cached.GetType(), ClientJson.Options));
+        if (!IsSubset(desiredDocument.RootElement, liveDocument.RootElement)) return false;
+        _verified.AddOrUpdate(cached, cachedHash);
+        return true;
+    }
+
+    private static string? AppliedHashOf(IKubernetesObject<V1ObjectMeta> obj) =>
+        obj.Metadata.Annotations?.TryGetValue(HashAnnotation, out var hash) == true ? hash : null;
+
+    /// <summary>The object as UTF-8 JSON (KubernetesClient's encoding), with <paramref name="hash"/> as its applied-hash
+    /// annotation, or without that annotation when null. The object is left as it was.</summary>
+    private static byte[] Serialize(IKubernetesObject<V1ObjectMeta> obj, string? hash)
+    {
+        var metadata = obj.Metadata;
+        var original = metadata.Annotations;
+        if (hash is null && original?.ContainsKey(HashAnnotation) != true)
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), ClientJson.Options);
+        }
+        var annotations = original is null ? new Dictionary<string, string>() : new Dictionary<string, string>(original);
+        if (hash is null) annotations.Remove(HashAnnotation);
+        else annotations[HashAnnotation] = hash;
+        metadata.Annotations = annotations;
+        try
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), ClientJson.Options);
+        }
+        finally
+        {
+            metadata.Annotations = original;
+        }
     }
 
     /// <summary>Deletes an object if it exists (per the cache when there is one, so a steady state makes no calls).</summary>
@@ -83,42 +130,53 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
     }
 
     /// <summary>Every value set in <paramref name="desired"/> equals the one in <paramref name="live"/> (empty values match absent ones).</summary>
-    public static bool IsSubset(JsonNode? desired, JsonNode? live)
+    public static bool IsSubset(JsonNode? desired, JsonNode? live) =>
+        desired is null || IsSubset(JsonSerializer.SerializeToElement(desired), live is null ? default : JsonSerializer.SerializeToElement(live));
+
+    /// <summary>Every value set in <paramref name="desired"/> equals the one in <paramref name="live"/> (empty values match
+    /// absent ones; an absent <paramref name="live"/> is <c>default</c>).</summary>
+    public static bool IsSubset(JsonElement desired, JsonElement live)
     {
-        switch (desired)
+        switch (desired.ValueKind)
         {
-            case null:
+            case JsonValueKind.Undefined or JsonValueKind.Null:
                 return true;
-            case JsonObject desiredObject:
-                if (live is not JsonObject liveObject) return desiredObject.Count == 0 || desiredObject.All(p => IsEmpty(p.Value));
-                foreach (var (key, value) in desiredObject)
+            case JsonValueKind.Object:
+                if (live.ValueKind != JsonValueKind.Object) return IsEmpty(desired);
+                foreach (var property in desired.EnumerateObject())
                 {
-                    if (!liveObject.TryGetPropertyValue(key, out var liveValue))
+                    if (!live.TryGetProperty(property.Name, out var liveValue))
                     {
-                        if (!IsEmpty(value)) return false;
+                        if (!IsEmpty(property.Value)) return false;
                         continue;
                     }
-                    if (!IsSubset(value, liveValue)) return false;
+                    if (!IsSubset(property.Value, liveValue)) return false;
                 }
                 return true;
-            case JsonArray desiredArray:
-                if (live is not JsonArray liveArray) return desiredArray.Count == 0 && live is null;
-                if (desiredArray.Count != liveArray.Count) return false;
-                for (var i = 0; i < desiredArray.Count; i++)
+            case JsonValueKind.Array:
+                if (live.ValueKind != JsonValueKind.Array) return desired.GetArrayLength() == 0 && live.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null;
+                if (desired.GetArrayLength() != live.GetArrayLength()) return false;
+                using (var desiredItems = desired.EnumerateArray())
+                using (var liveItems = live.EnumerateArray())
                 {
-                    if (!IsSubset(desiredArray[i], liveArray[i])) return false;
+                    while (desiredItems.MoveNext() && liveItems.MoveNext())
+                    {
+                        if (!IsSubset(desiredItems.Current, liveItems.Current)) return false;
+                    }
                 }
                 return true;
             default:
-                if (live is not JsonValue liveScalar) return false;
-                // Equal strings are equal without re-encoding them (a config file or map can be 100 KB of JSON text).
-                if (desired.GetValueKind() == JsonValueKind.String && liveScalar.GetValueKind() == JsonValueKind.String
-                    && desired.GetValue<string>() == liveScalar.GetValue<string>()) return true;
+                if (live.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array) return false;
+                // Equal strings are equal without decoding them (a config file or map can be 100 KB of JSON text); the same
+                // text may be escaped differently by Go and .NET, so compare decoded strings next.
+                if (desired.ValueKind == JsonValueKind.String && live.ValueKind == JsonValueKind.String
+                    && (JsonMarshal.GetRawUtf8Value(desired).SequenceEqual(JsonMarshal.GetRawUtf8Value(live)) || desired.GetString() == live.GetString())) return true;
                 // Compare scalars by their text so that 8080 and "8080" (int-or-string) or 1 and 1.0 are equal.
                 return ScalarText(desired) == ScalarText(live);
         }
     }
 
+    /// <summary>The applied-hash of a JSON object (its own annotation left out).</summary>
     public static string Hash(JsonObject json)
     {
         var hashed = json;
@@ -127,24 +185,31 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
             hashed = json.DeepClone().AsObject();
             hashed["metadata"]!["annotations"]!.AsObject().Remove(HashAnnotation);
         }
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(hashed.ToJsonString())))[..16];
+        return HashOf(Encoding.UTF8.GetBytes(hashed.ToJsonString()));
     }
+
+    /// <summary>The applied-hash of a typed object (its own annotation left out): the same as of its JSON form.</summary>
+    public static string Hash(IKubernetesObject<V1ObjectMeta> obj) => HashOf(Serialize(obj, hash: null));
+
+    private static string HashOf(ReadOnlySpan<byte> json) => Convert.ToHexStringLower(SHA256.HashData(json))[..16];
 
     public static JsonObject ToJson(object obj) => ClientJson.ToNode(obj);
 
     // Kubernetes omits zero values (Go omitempty): initialDelaySeconds: 0, false flags and "" come back absent.
-    private static bool IsEmpty(JsonNode? node) => node switch
+    private static bool IsEmpty(JsonElement element) => element.ValueKind switch
     {
-        null => true,
-        JsonObject o => o.All(p => IsEmpty(p.Value)),
-        JsonArray a => a.Count == 0,
-        JsonValue v => v.ToJsonString() is "0" or "false" or "\"\"",
+        JsonValueKind.Undefined or JsonValueKind.Null => true,
+        JsonValueKind.Object => element.EnumerateObject().All(p => IsEmpty(p.Value)),
+        JsonValueKind.Array => element.GetArrayLength() == 0,
+        JsonValueKind.False => true,
+        JsonValueKind.Number => element.GetRawText() == "0",
+        JsonValueKind.String => element.ValueEquals(""),
         _ => false,
     };
 
-    private static string ScalarText(JsonNode node)
+    private static string ScalarText(JsonElement element)
     {
-        var text = node.ToJsonString().Trim('"');
+        var text = element.ValueKind == JsonValueKind.String ? element.GetString()! : element.GetRawText();
         return double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var number)
             ? number.ToString("R", System.Globalization.CultureInfo.InvariantCulture)
             : text;

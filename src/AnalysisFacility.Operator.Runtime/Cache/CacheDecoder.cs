@@ -33,6 +33,8 @@ public sealed class CacheDecoder
 
     public T Decode<T>(JsonNode json) => (T)json.Deserialize(_options.GetTypeInfo(typeof(T)))!;
 
+    public T Decode<T>(ReadOnlySpan<byte> utf8Json) => (T)JsonSerializer.Deserialize(utf8Json, _options.GetTypeInfo(typeof(T)))!;
+
     private static void SkipManagedFields(JsonTypeInfo info)
     {
         if (info.Type != typeof(V1ObjectMeta)) return;

@@ -41,8 +41,11 @@ public interface IInformer
     /// <summary>Times the informer listed from scratch (first sync, 410 Gone, errors).</summary>
     long Relists { get; }
     IKubernetesObject<V1ObjectMeta>? Get(ObjectKey key);
-    /// <summary>Puts an object just written by this process into the cache, ahead of its watch event.</summary>
-    void Upsert(JsonObject live);
+    /// <summary>
+    /// Puts an object just written by this process (the API server's answer, as UTF-8 JSON) into the cache, ahead of its
+    /// watch event. Returns the cached instance, or null when the cache already holds a newer version.
+    /// </summary>
+    IKubernetesObject<V1ObjectMeta>? Upsert(ReadOnlySpan<byte> live);
     Task RunAsync(CancellationToken cancellationToken);
 }
 
@@ -95,14 +98,17 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     public IReadOnlyList<T> List(string? @namespace = null) =>
         _cache.Values.Where(o => @namespace is null || o.Metadata.NamespaceProperty == @namespace).ToList();
 
-    public void Upsert(JsonObject live)
+    public T? Upsert(ReadOnlySpan<byte> live)
     {
-        var obj = Decode(live);
+        var obj = WithTypeMeta(_decoder.Decode<T>(live));
         var key = ObjectKey.Of(obj);
         // Never replace a newer cached version (the watch may have delivered a later change already).
-        if (_cache.TryGetValue(key, out var cached) && IsNewer(cached.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)) return;
+        if (_cache.TryGetValue(key, out var cached) && IsNewer(cached.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)) return null;
         _cache[key] = obj;
+        return obj;
     }
+
+    IKubernetesObject<V1ObjectMeta>? IInformer.Upsert(ReadOnlySpan<byte> live) => Upsert(live);
 
     // resourceVersions are opaque, but etcd's are integers; compare them only when both are.
     private static bool IsNewer(string? a, string? b) =>

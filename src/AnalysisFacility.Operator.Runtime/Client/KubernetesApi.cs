@@ -77,7 +77,7 @@ public sealed class KubernetesApi : IDisposable
     public async Task<JsonObject?> GetAsync(ResourceType type, string? @namespace, string name, CancellationToken cancellationToken, string? subresource = null)
     {
         var path = type.ObjectPath(@namespace, name) + (subresource is null ? "" : "/" + subresource);
-        using var response = await SendAsync(HttpMethod.Get, path, null, null, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Get, path, (string?)null, null, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         return await ReadObjectAsync(response, cancellationToken);
     }
@@ -88,7 +88,7 @@ public sealed class KubernetesApi : IDisposable
         var query = new List<string> { $"limit={limit}" };
         if (!string.IsNullOrEmpty(labelSelector)) query.Add("labelSelector=" + Uri.EscapeDataString(labelSelector));
         if (!string.IsNullOrEmpty(continueToken)) query.Add("continue=" + Uri.EscapeDataString(continueToken));
-        using var response = await SendAsync(HttpMethod.Get, type.CollectionPath(@namespace) + "?" + string.Join('&', query), null, null, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Get, type.CollectionPath(@namespace) + "?" + string.Join('&', query), (string?)null, null, cancellationToken);
         var list = await ReadObjectAsync(response, cancellationToken);
         var items = list["items"]?.AsArray().Select(i => i!.AsObject()).ToList() ?? [];
         // Items of a list carry no apiVersion/kind; put them back so they look like single GETs.
@@ -179,19 +179,33 @@ public sealed class KubernetesApi : IDisposable
     public async Task<JsonObject> ApplyAsync(ResourceType type, JsonObject desired, string fieldManager, bool force, CancellationToken cancellationToken)
     {
         var metadata = desired["metadata"]!.AsObject();
-        var path = type.ObjectPath(metadata["namespace"]?.GetValue<string>(), metadata["name"]!.GetValue<string>())
-                   + $"?fieldManager={Uri.EscapeDataString(fieldManager)}" + (force ? "&force=true" : "");
-        using var response = await SendAsync(HttpMethod.Patch, path, desired.ToJsonString(), ApplyPatch, cancellationToken);
-        return await ReadObjectAsync(response, cancellationToken);
+        var live = await ApplyUtf8Async(type, metadata["namespace"]?.GetValue<string>(), metadata["name"]!.GetValue<string>(),
+            JsonSerializer.SerializeToUtf8Bytes(desired), fieldManager, force, cancellationToken);
+        return JsonNode.Parse(live)!.AsObject();
+    }
+
+    /// <summary>Server-side apply of an object already written as UTF-8 JSON; returns the live object as UTF-8 JSON (for a
+    /// cache to decode straight to its typed form, with no JSON tree in between).</summary>
+    public async Task<byte[]> ApplyUtf8Async(ResourceType type, string? @namespace, string name, byte[] desired, string fieldManager, bool force,
+        CancellationToken cancellationToken)
+    {
+        var path = type.ObjectPath(@namespace, name) + $"?fieldManager={Uri.EscapeDataString(fieldManager)}" + (force ? "&force=true" : "");
+        using var response = await SendAsync(HttpMethod.Patch, path, new ByteArrayContent(desired), ApplyPatch, cancellationToken);
+        return await response.Content.ReadAsByteArrayAsync(cancellationToken);
     }
 
     public async Task<JsonObject> PatchAsync(ResourceType type, string? @namespace, string name, string patch, string contentType,
+        CancellationToken cancellationToken, string? subresource = null, string? fieldManager = null) =>
+        JsonNode.Parse(await PatchUtf8Async(type, @namespace, name, patch, contentType, cancellationToken, subresource, fieldManager))!.AsObject();
+
+    /// <summary>A patch; returns the live object as UTF-8 JSON.</summary>
+    public async Task<byte[]> PatchUtf8Async(ResourceType type, string? @namespace, string name, string patch, string contentType,
         CancellationToken cancellationToken, string? subresource = null, string? fieldManager = null)
     {
         var path = type.ObjectPath(@namespace, name) + (subresource is null ? "" : "/" + subresource)
                    + (fieldManager is null ? "" : $"?fieldManager={Uri.EscapeDataString(fieldManager)}");
         using var response = await SendAsync(HttpMethod.Patch, path, patch, contentType, cancellationToken);
-        return await ReadObjectAsync(response, cancellationToken);
+        return await response.Content.ReadAsByteArrayAsync(cancellationToken);
     }
 
     public async Task<JsonObject> CreateAsync(ResourceType type, JsonObject obj, CancellationToken cancellationToken)
@@ -222,11 +236,15 @@ public sealed class KubernetesApi : IDisposable
     /// <summary>A raw GET of any path (e.g. /readyz, /openapi/v2), for diagnostics and tests.</summary>
     public async Task<string> GetRawAsync(string path, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(HttpMethod.Get, path, null, null, cancellationToken);
+        using var response = await SendAsync(HttpMethod.Get, path, (string?)null, null, cancellationToken);
         return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string pathAndQuery, string? body, string? contentType,
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string pathAndQuery, string? body, string? contentType,
+        CancellationToken cancellationToken, bool allowNotFound = false) =>
+        SendAsync(method, pathAndQuery, body is null ? null : new StringContent(body, Encoding.UTF8), contentType, cancellationToken, allowNotFound);
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string pathAndQuery, HttpContent? body, string? contentType,
         CancellationToken cancellationToken, bool allowNotFound = false)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -234,7 +252,7 @@ public sealed class KubernetesApi : IDisposable
         using var request = Request(method, pathAndQuery);
         if (body is not null)
         {
-            request.Content = new StringContent(body, Encoding.UTF8);
+            request.Content = body;
             request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType ?? "application/json");
         }
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));

@@ -217,7 +217,7 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
                 ["resourceVersion"] = resource.Metadata.ResourceVersion,
             },
         };
-        var live = await _api.PatchAsync(_primary.Type, resource.Metadata.NamespaceProperty, resource.Metadata.Name,
+        var live = await _api.PatchUtf8Async(_primary.Type, resource.Metadata.NamespaceProperty, resource.Metadata.Name,
             patch.ToJsonString(), KubernetesApi.MergePatch, cancellationToken);
         _primary.Upsert(live);
         return _primary.Get(ObjectKey.Of(resource)) ?? resource;

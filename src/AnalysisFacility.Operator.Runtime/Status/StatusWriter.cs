@@ -25,7 +25,7 @@ public sealed class StatusWriter(KubernetesApi api, CacheRegistry caches)
             if (!patchStatus.ContainsKey(key)) patchStatus[key] = null;
         }
         var patch = new JsonObject { ["status"] = patchStatus };
-        var live = await api.PatchAsync(type, resource.Metadata.NamespaceProperty, resource.Metadata.Name, patch.ToJsonString(),
+        var live = await api.PatchUtf8Async(type, resource.Metadata.NamespaceProperty, resource.Metadata.Name, patch.ToJsonString(),
             KubernetesApi.MergePatch, cancellationToken, subresource: "status");
         caches.Find(type)?.Upsert(live);
         return true;
