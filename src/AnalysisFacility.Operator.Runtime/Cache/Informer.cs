@@ -27,6 +27,8 @@ public sealed record InformerOptions
     /// does, and shares recurring strings). Share one between the informers of a process; null makes one per informer.
     /// </summary>
     public CacheDecoder? Decoder { get; init; }
+    /// <summary>Records which reconcile wrote what this informer caches from writes (see <see cref="WriteOrigins"/>); null records nothing.</summary>
+    public WriteOrigins? Origins { get; init; }
 }
 
 /// <summary>Non-generic view of an informer, for the manager, health checks and the applier.</summary>
@@ -85,6 +87,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     public DateTime LastContact => new(Interlocked.Read(ref _lastContactTicks), DateTimeKind.Utc);
     public int Count => _cache.Count;
     public long Relists => Interlocked.Read(ref _relists);
+    public WriteOrigins? Origins => _options.Origins;
 
     /// <summary>Registers a handler; handlers must be fast and only enqueue work.</summary>
     public void AddHandler(Action<InformerEventType, T> handler)
@@ -102,9 +105,19 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     {
         var obj = WithTypeMeta(_decoder.Decode<T>(live));
         var key = ObjectKey.Of(obj);
-        // Never replace a newer cached version (the watch may have delivered a later change already).
-        if (_cache.TryGetValue(key, out var cached) && IsNewer(cached.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)) return null;
+        if (_cache.TryGetValue(key, out var cached))
+        {
+            // Never replace a newer cached version (the watch may have delivered a later change already).
+            if (IsNewer(cached.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)) return null;
+            // The watch event of this very write came first: keep its instance, now known as our write.
+            if (cached.Metadata.ResourceVersion == obj.Metadata.ResourceVersion)
+            {
+                _options.Origins?.Record(cached);
+                return cached;
+            }
+        }
         _cache[key] = obj;
+        _options.Origins?.Record(obj);
         return obj;
     }
 

@@ -34,6 +34,8 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
     private readonly ILogger _log;
     private readonly WorkQueue<ObjectKey> _queue;
     private readonly int _workers;
+    // Keys being reconciled, with the objects of the events that came in meanwhile and may be echoes of its writes.
+    private readonly Dictionary<ObjectKey, List<object>> _inFlight = [];
 
     public Controller(string name, Informer<T> primary, IReconciler<T> reconciler, KubernetesApi api, OperatorMetrics metrics,
         ILogger log, int workers = 4, IFinalizer<T>? finalizer = null, IRateLimiter<ObjectKey>? rateLimiter = null)
@@ -47,7 +49,11 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
         _log = log.ForContext("Controller", name);
         _workers = Math.Max(1, workers);
         _queue = new WorkQueue<ObjectKey>(rateLimiter ?? RateLimiters.Default<ObjectKey>(TimeProvider.System));
-        primary.AddHandler((_, obj) => Enqueue(ObjectKey.Of(obj)));
+        primary.AddHandler((type, obj) =>
+        {
+            var key = ObjectKey.Of(obj);
+            if (!IsEchoOfOwnWrite(type, obj, key)) Enqueue(key);
+        });
     }
 
     public string Name { get; }
@@ -58,13 +64,14 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
     {
         var kind = _primary.Type.Kind;
         var apiVersion = _primary.Type.ApiVersion;
-        children.AddHandler((_, child) =>
+        children.AddHandler((type, child) =>
         {
             foreach (var owner in child.Metadata.OwnerReferences ?? [])
             {
                 if (owner.Controller == true && owner.Kind == kind && owner.ApiVersion == apiVersion)
                 {
-                    Enqueue(new ObjectKey(child.Metadata.NamespaceProperty, owner.Name));
+                    var key = new ObjectKey(child.Metadata.NamespaceProperty, owner.Name);
+                    if (!IsEchoOfOwnWrite(type, child, key)) Enqueue(key);
                 }
             }
         });
@@ -93,6 +100,40 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
             }
         });
         return this;
+    }
+
+    /// <summary>
+    /// True for the watch event of a version that this controller's reconcile of <paramref name="key"/> wrote itself: that
+    /// reconcile went on with the API server's answer, so the echo would only reconcile the key once more for nothing.
+    /// While the key is being reconciled the answer may not be in yet (the event can come first): such events wait for
+    /// the reconcile to end, which enqueues the key again unless every one of them turned out to be its own write.
+    /// Resyncs and deletions are never skipped.
+    /// </summary>
+    private bool IsEchoOfOwnWrite(InformerEventType type, object cached, ObjectKey key)
+    {
+        if (type is not (InformerEventType.Added or InformerEventType.Modified) || _primary.Origins is not { } origins) return false;
+        if (origins.WrittenBy(cached, this, key)) return true;
+        lock (_inFlight)
+        {
+            if (!_inFlight.TryGetValue(key, out var seen)) return false;
+            seen.Add(cached);
+            return true;
+        }
+    }
+
+    private void BeginReconcile(ObjectKey key)
+    {
+        if (_primary.Origins is not { } origins) return;
+        origins.Enter(this, key);
+        lock (_inFlight) _inFlight[key] = [];
+    }
+
+    private void EndReconcile(ObjectKey key)
+    {
+        if (_primary.Origins is not { } origins) return;
+        List<object>? seen;
+        lock (_inFlight) _inFlight.Remove(key, out seen);
+        if (seen?.Any(obj => !origins.WrittenBy(obj, this, key)) == true) Enqueue(key);
     }
 
     public void Enqueue(ObjectKey key)
@@ -138,6 +179,19 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
     }
 
     private async Task ProcessAsync(ObjectKey key, CancellationToken cancellationToken)
+    {
+        BeginReconcile(key);
+        try
+        {
+            await ReconcileKeyAsync(key, cancellationToken);
+        }
+        finally
+        {
+            EndReconcile(key);
+        }
+    }
+
+    private async Task ReconcileKeyAsync(ObjectKey key, CancellationToken cancellationToken)
     {
         var resource = _primary.Get(key);
         if (resource is null)

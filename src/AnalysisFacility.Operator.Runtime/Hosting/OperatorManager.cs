@@ -36,6 +36,7 @@ public sealed class OperatorManager
     private LeaderElector? _elector;
     // One for all informers, so a string shared across kinds (labels, names) is held once.
     private readonly CacheDecoder _decoder = new();
+    private readonly WriteOrigins _origins = new();
 
     public OperatorManager(KubernetesApi api, ManagerOptions options, ILogger log)
     {
@@ -75,7 +76,7 @@ public sealed class OperatorManager
         if (Caches.Find(type) is Informer<T> existing) return existing;
         var informer = new Informer<T>(Api, type, new InformerOptions
         {
-            Namespaces = _options.Namespaces, LabelSelector = labelSelector, ResyncPeriod = _options.ResyncPeriod, Decoder = _decoder,
+            Namespaces = _options.Namespaces, LabelSelector = labelSelector, ResyncPeriod = _options.ResyncPeriod, Decoder = _decoder, Origins = _origins,
         }, _log);
         Caches.Add(informer);
         return informer;
