@@ -28,9 +28,13 @@ public sealed record ListPage(IReadOnlyList<JsonObject> Items, string ResourceVe
 
 /// <summary>A watch event as the API server sends it: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.</summary>
 /// <remarks>The object stays raw JSON: a cache decodes it straight to its typed form, or skips it when it already holds
-/// that resourceVersion (the echo of its own write).</remarks>
-public sealed record WatchEvent(string Type, JsonElement Object)
+/// that resourceVersion (the echo of its own write). It lives in the pooled document of its line: read it before the
+/// event is disposed (the watch's reader disposes it when the next event is asked for).</remarks>
+public sealed class WatchEvent(string type, JsonElement obj, JsonDocument? document = null) : IDisposable
 {
+    public string Type { get; } = type;
+    public JsonElement Object { get; } = obj;
+
     public JsonElement? Metadata => Object.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object ? metadata : null;
 
     public string? MetadataString(string name) => Metadata is { } metadata ? StringProperty(metadata, name) : null;
@@ -40,6 +44,8 @@ public sealed record WatchEvent(string Type, JsonElement Object)
         obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     public string? ResourceVersion => MetadataString("resourceVersion");
+
+    public void Dispose() => document?.Dispose();
 }
 
 /// <summary>
@@ -131,11 +137,16 @@ public sealed class KubernetesApi : IDisposable
                 while (TryReadLine(ref buffer, out var line))
                 {
                     if (line.IsEmpty) continue;
-                    yield return ParseWatchEvent(line);
+                    using var watchEvent = ParseWatchEvent(line);
+                    yield return watchEvent;
                 }
                 if (read.IsCompleted)
                 {
-                    if (!buffer.IsEmpty) yield return ParseWatchEvent(buffer);
+                    if (!buffer.IsEmpty)
+                    {
+                        using var last = ParseWatchEvent(buffer);
+                        yield return last;
+                    }
                     yield break;
                 }
                 lines.AdvanceTo(buffer.Start, buffer.End);
@@ -161,18 +172,21 @@ public sealed class KubernetesApi : IDisposable
 
     private static WatchEvent ParseWatchEvent(ReadOnlySequence<byte> line)
     {
-        using var document = JsonDocument.Parse(line);
+        var document = JsonDocument.Parse(line);
         var root = document.RootElement;
         var eventType = root.GetProperty("type").GetString()!;
         var obj = root.GetProperty("object");
         if (eventType == "ERROR")
         {
-            var code = obj.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.Number ? c.GetInt32() : 500;
-            throw new KubernetesApiException((HttpStatusCode)code, WatchEvent.StringProperty(obj, "reason") ?? "Error",
-                WatchEvent.StringProperty(obj, "message") ?? "watch error");
+            using (document)
+            {
+                var code = obj.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.Number ? c.GetInt32() : 500;
+                throw new KubernetesApiException((HttpStatusCode)code, WatchEvent.StringProperty(obj, "reason") ?? "Error",
+                    WatchEvent.StringProperty(obj, "message") ?? "watch error");
+            }
         }
-        // The event's object outlives the document of its line.
-        return new WatchEvent(eventType, obj.Clone());
+        // No copy of the object: the event owns the document of its line (pooled), disposed once the reader moves on.
+        return new WatchEvent(eventType, obj, document);
     }
 
     /// <summary>Server-side apply of <paramref name="desired"/> as <paramref name="fieldManager"/>.</summary>
