@@ -44,20 +44,25 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
         if (owner is not null) SetControllerReference(desired, owner);
         var type = api.Types.ForKind(desired.ApiVersion, desired.Kind);
         var key = ObjectKey.Of(desired);
-        var json = Serialize(desired, hash: null);
+        var json = WithoutAppliedHash(desired);
         var hash = HashOf(json);
 
         var cache = caches.Find(type);
-        if (cache?.Get(key) is { } cached && IsCurrent(cached, json, hash))
+        var cached = cache?.Get(key);
+        if (cached is not null && IsCurrent(cached, json, hash))
         {
             metrics.AppliesSkipped.WithLabels(desired.Kind).Inc();
             return ApplyOutcome.Unchanged;
         }
 
-        var live = await api.ApplyUtf8Async(type, key.Namespace, key.Name, Serialize(desired, hash), fieldManager, force: true, cancellationToken);
+        var live = await api.ApplyUtf8Async(type, key.Namespace, key.Name, WithAppliedHash(desired, hash), fieldManager, force: true, cancellationToken);
         log.Debug("Applied {Kind} {Key}", desired.Kind, key.ToString());
-        // The answer to a forced apply holds every field we set, as we set it.
-        if (cache?.Upsert(live) is { } stored && AppliedHashOf(stored) is { } storedHash && storedHash == hash) _verified.AddOrUpdate(stored, storedHash);
+        // The answer to our forced apply is the server's version of what we just set (defaulted and normalised by it): it
+        // is taken as matching, without a field comparison. A later edit by anyone is a new version, compared again.
+        if (cache?.Upsert(live, cached?.Metadata.ResourceVersion) is { } stored && AppliedHashOf(stored) is { } storedHash && storedHash == hash)
+        {
+            _verified.AddOrUpdate(stored, storedHash);
+        }
         return ApplyOutcome.Applied;
     }
 
@@ -77,23 +82,30 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
     private static string? AppliedHashOf(IKubernetesObject<V1ObjectMeta> obj) =>
         obj.Metadata.Annotations?.TryGetValue(HashAnnotation, out var hash) == true ? hash : null;
 
-    /// <summary>The object as UTF-8 JSON (KubernetesClient's encoding), with <paramref name="hash"/> as its applied-hash
-    /// annotation, or without that annotation when null. The object is left as it was.</summary>
-    private static byte[] Serialize(IKubernetesObject<V1ObjectMeta> obj, string? hash)
+    /// <summary>The object as UTF-8 JSON (KubernetesClient's encoding) without its applied-hash annotation; the object is not changed.</summary>
+    private static byte[] WithoutAppliedHash(IKubernetesObject<V1ObjectMeta> obj)
     {
-        var metadata = obj.Metadata;
-        var original = metadata.Annotations;
-        if (hash is null && original?.ContainsKey(HashAnnotation) != true)
+        if (obj.Metadata.Annotations?.ContainsKey(HashAnnotation) != true)
         {
             return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), ClientJson.Options);
         }
-        var annotations = original is null ? new Dictionary<string, string>() : new Dictionary<string, string>(original);
-        if (hash is null) annotations.Remove(HashAnnotation);
-        else annotations[HashAnnotation] = hash;
-        metadata.Annotations = annotations;
+        // Rare (desired objects do not carry it): leave the object alone and drop the annotation from its JSON tree.
+        var json = ToJson(obj);
+        json["metadata"]!["annotations"]!.AsObject().Remove(HashAnnotation);
+        return JsonSerializer.SerializeToUtf8Bytes(json);
+    }
+
+    /// <summary>The desired object as UTF-8 JSON with <paramref name="hash"/> as its applied-hash annotation. The desired
+    /// object is the caller's, handed over for this apply (as its owner reference is): its annotations are set for the time
+    /// of the serialisation and then put back.</summary>
+    private static byte[] WithAppliedHash(IKubernetesObject<V1ObjectMeta> desired, string hash)
+    {
+        var metadata = desired.Metadata;
+        var original = metadata.Annotations;
+        metadata.Annotations = new Dictionary<string, string>(original ?? new Dictionary<string, string>()) { [HashAnnotation] = hash };
         try
         {
-            return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), ClientJson.Options);
+            return JsonSerializer.SerializeToUtf8Bytes(desired, desired.GetType(), ClientJson.Options);
         }
         finally
         {
@@ -189,7 +201,7 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
     }
 
     /// <summary>The applied-hash of a typed object (its own annotation left out): the same as of its JSON form.</summary>
-    public static string Hash(IKubernetesObject<V1ObjectMeta> obj) => HashOf(Serialize(obj, hash: null));
+    public static string Hash(IKubernetesObject<V1ObjectMeta> obj) => HashOf(WithoutAppliedHash(obj));
 
     private static string HashOf(ReadOnlySpan<byte> json) => Convert.ToHexStringLower(SHA256.HashData(json))[..16];
 

@@ -45,9 +45,11 @@ public interface IInformer
     IKubernetesObject<V1ObjectMeta>? Get(ObjectKey key);
     /// <summary>
     /// Puts an object just written by this process (the API server's answer, as UTF-8 JSON) into the cache, ahead of its
-    /// watch event. Returns the cached instance, or null when the cache already holds a newer version.
+    /// watch event. <paramref name="writtenOver"/> is the resourceVersion the write was based on: an answer with that same
+    /// version means the server changed nothing, so the version is not recorded as this process's write. Returns the
+    /// cached instance, or null when the cache already holds a newer version.
     /// </summary>
-    IKubernetesObject<V1ObjectMeta>? Upsert(ReadOnlySpan<byte> live);
+    IKubernetesObject<V1ObjectMeta>? Upsert(ReadOnlySpan<byte> live, string? writtenOver);
     Task RunAsync(CancellationToken cancellationToken);
 }
 
@@ -64,6 +66,8 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     private readonly CacheDecoder _decoder;
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<ObjectKey, T> _cache = new();
+    // Serialises the read-then-write of one key by the watch and by Upsert (reads of the cache take no lock).
+    private readonly Lock _writeLock = new();
     private readonly List<Action<InformerEventType, T>> _handlers = [];
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastContactTicks = DateTime.UtcNow.Ticks;
@@ -101,27 +105,61 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     public IReadOnlyList<T> List(string? @namespace = null) =>
         _cache.Values.Where(o => @namespace is null || o.Metadata.NamespaceProperty == @namespace).ToList();
 
-    public T? Upsert(ReadOnlySpan<byte> live)
+    public T? Upsert(ReadOnlySpan<byte> live, string? writtenOver)
     {
         var obj = WithTypeMeta(_decoder.Decode<T>(live));
         var key = ObjectKey.Of(obj);
-        if (_cache.TryGetValue(key, out var cached))
+        // A write that changed nothing answers with the version it was based on, which someone else wrote.
+        var ours = obj.Metadata.ResourceVersion != writtenOver;
+        lock (_writeLock)
         {
-            // Never replace a newer cached version (the watch may have delivered a later change already).
-            if (IsNewer(cached.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)) return null;
-            // The watch event of this very write came first: keep its instance, now known as our write.
-            if (cached.Metadata.ResourceVersion == obj.Metadata.ResourceVersion)
+            if (_cache.TryGetValue(key, out var cached))
             {
-                _options.Origins?.Record(cached);
-                return cached;
+                // Never replace a newer cached version (the watch may have delivered a later change already).
+                if (IsNewer(cached.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)) return null;
+                // The watch event of this very version came first: keep its instance.
+                if (cached.Metadata.ResourceVersion == obj.Metadata.ResourceVersion)
+                {
+                    if (ours) _options.Origins?.Record(cached);
+                    return cached;
+                }
             }
+            _cache[key] = obj;
+            if (ours) _options.Origins?.Record(obj);
+            return obj;
         }
-        _cache[key] = obj;
-        _options.Origins?.Record(obj);
-        return obj;
     }
 
-    IKubernetesObject<V1ObjectMeta>? IInformer.Upsert(ReadOnlySpan<byte> live) => Upsert(live);
+    /// <summary>
+    /// Puts a watched version in the cache and says what to tell the handlers. Serialised with <see cref="Upsert"/>: the
+    /// answer to a write and its watch event race for the same key, and whichever comes second keeps the first's instance
+    /// (so the origin recorded for the write is on the instance the handlers see).
+    /// </summary>
+    private (InformerEventType Type, T Object) CacheWatched(ObjectKey key, string? rv, System.Text.Json.JsonElement json)
+    {
+        lock (_writeLock)
+        {
+            // The echo of a write this process made and cached already: same version, nothing to decode.
+            if (rv is not null && _cache.TryGetValue(key, out var echoed) && echoed.Metadata.ResourceVersion == rv) return (InformerEventType.Modified, echoed);
+        }
+        var decoded = Decode(json);
+        lock (_writeLock)
+        {
+            if (!_cache.TryGetValue(key, out var cached))
+            {
+                _cache[key] = decoded;
+                return (InformerEventType.Added, decoded);
+            }
+            if (rv is not null && cached.Metadata.ResourceVersion == rv) return (InformerEventType.Modified, cached);
+            // An older version than one this process wrote since: the cache never goes back, but handlers still hear of it
+            // (it may carry someone else's change that the writer did not see).
+            if (IsNewer(cached.Metadata.ResourceVersion, rv)) return (InformerEventType.Modified, decoded);
+            _cache[key] = decoded;
+            return (InformerEventType.Modified, decoded);
+        }
+    }
+
+    IKubernetesObject<V1ObjectMeta>? IInformer.Upsert(ReadOnlySpan<byte> live, string? writtenOver) => Upsert(live, writtenOver);
 
     // resourceVersions are opaque, but etcd's are integers; compare them only when both are.
     private static bool IsNewer(string? a, string? b) =>
@@ -249,19 +287,8 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
                 {
                     case "ADDED":
                     case "MODIFIED":
-                        if (_cache.TryGetValue(key, out var cached))
-                        {
-                            // The echo of a write this process made and cached already: same version, nothing to decode.
-                            var current = rv is not null && cached.Metadata.ResourceVersion == rv ? cached : Decode(watchEvent.Object);
-                            _cache[key] = current;
-                            Dispatch(InformerEventType.Modified, current);
-                        }
-                        else
-                        {
-                            var added = Decode(watchEvent.Object);
-                            _cache[key] = added;
-                            Dispatch(InformerEventType.Added, added);
-                        }
+                        var (type, current) = CacheWatched(key, rv, watchEvent.Object);
+                        Dispatch(type, current);
                         break;
                     case "DELETED":
                         var deleted = Decode(watchEvent.Object);

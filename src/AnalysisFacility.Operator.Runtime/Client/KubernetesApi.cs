@@ -173,9 +173,18 @@ public sealed class KubernetesApi : IDisposable
     private static WatchEvent ParseWatchEvent(ReadOnlySequence<byte> line)
     {
         var document = JsonDocument.Parse(line);
-        var root = document.RootElement;
-        var eventType = root.GetProperty("type").GetString()!;
-        var obj = root.GetProperty("object");
+        string eventType;
+        JsonElement obj;
+        try
+        {
+            eventType = document.RootElement.GetProperty("type").GetString()!;
+            obj = document.RootElement.GetProperty("object");
+        }
+        catch
+        {
+            document.Dispose(); // not a watch event: give the pooled document back before the error goes up
+            throw;
+        }
         if (eventType == "ERROR")
         {
             using (document)

@@ -273,7 +273,7 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
         };
         var live = await _api.PatchUtf8Async(_primary.Type, resource.Metadata.NamespaceProperty, resource.Metadata.Name,
             patch.ToJsonString(), KubernetesApi.MergePatch, cancellationToken);
-        _primary.Upsert(live);
+        _primary.Upsert(live, resource.Metadata.ResourceVersion);
         return _primary.Get(ObjectKey.Of(resource)) ?? resource;
     }
 }

@@ -27,7 +27,7 @@ public sealed class StatusWriter(KubernetesApi api, CacheRegistry caches)
         var patch = new JsonObject { ["status"] = patchStatus };
         var live = await api.PatchUtf8Async(type, resource.Metadata.NamespaceProperty, resource.Metadata.Name, patch.ToJsonString(),
             KubernetesApi.MergePatch, cancellationToken, subresource: "status");
-        caches.Find(type)?.Upsert(live);
+        caches.Find(type)?.Upsert(live, resource.Metadata.ResourceVersion);
         return true;
     }
 
