@@ -162,6 +162,10 @@ public sealed class LocalControlPlane : IAsyncDisposable
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
         await WaitAsync(async () => (await http.GetAsync($"{Server}/readyz", cancellationToken)).IsSuccessStatusCode,
             TimeSpan.FromSeconds(90), "kube-apiserver /readyz", cancellationToken);
+        // Ready comes before the API server's bootstrap controller has created the system namespaces: wait for them too,
+        // so that a first write into "default" cannot meet 404 namespace not found.
+        await WaitAsync(async () => (await http.GetAsync($"{Server}/api/v1/namespaces/default", cancellationToken)).IsSuccessStatusCode,
+            TimeSpan.FromSeconds(60), "namespace default", cancellationToken);
     }
 
     private void StartControllerManager()
