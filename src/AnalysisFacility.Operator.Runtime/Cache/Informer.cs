@@ -68,6 +68,8 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     private readonly ConcurrentDictionary<ObjectKey, T> _cache = new();
     // Serialises the read-then-write of one key by the watch and by Upsert (reads of the cache take no lock).
     private readonly Lock _writeLock = new();
+    // Outlives any request in flight (their deadline is a minute by default).
+    private readonly Tombstones _tombstones = new(TimeSpan.FromMinutes(2));
     private readonly List<Action<InformerEventType, T>> _handlers = [];
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastContactTicks = DateTime.UtcNow.Ticks;
@@ -113,6 +115,9 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         var ours = obj.Metadata.ResourceVersion != writtenOver;
         lock (_writeLock)
         {
+            // Answered before a deletion this informer has already seen: the object is gone.
+            if (_tombstones.Predates(key, obj.Metadata.ResourceVersion)) return null;
+            _tombstones.Forget(key);
             if (_cache.TryGetValue(key, out var cached))
             {
                 // Never replace a newer cached version (the watch may have delivered a later change already).
@@ -145,6 +150,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         var decoded = Decode(json);
         lock (_writeLock)
         {
+            _tombstones.Forget(key);
             if (!_cache.TryGetValue(key, out var cached))
             {
                 _cache[key] = decoded;
@@ -292,7 +298,11 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
                         break;
                     case "DELETED":
                         var deleted = Decode(watchEvent.Object);
-                        _cache.TryRemove(key, out _);
+                        lock (_writeLock)
+                        {
+                            _cache.TryRemove(key, out _);
+                            _tombstones.Bury(key, rv, DateTime.UtcNow);
+                        }
                         Dispatch(InformerEventType.Deleted, deleted);
                         break;
                 }
