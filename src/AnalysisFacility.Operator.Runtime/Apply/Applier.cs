@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Runtime.Cache;
@@ -83,15 +82,19 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
         obj.Metadata.Annotations?.TryGetValue(HashAnnotation, out var hash) == true ? hash : null;
 
     /// <summary>The object as UTF-8 JSON (KubernetesClient's encoding) without its applied-hash annotation; the object is not changed.</summary>
-    private static byte[] WithoutAppliedHash(IKubernetesObject<V1ObjectMeta> obj)
+    private static byte[] WithoutAppliedHash(IKubernetesObject<V1ObjectMeta> obj) =>
+        obj.Metadata.Annotations?.ContainsKey(HashAnnotation) == true
+            ? WithoutAppliedHash(ToJson(obj)) // rare (desired objects do not carry it): through the JSON tree
+            : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), ClientJson.Options);
+
+    /// <summary>A JSON object as UTF-8 without its applied-hash annotation; the tree is not changed.</summary>
+    private static byte[] WithoutAppliedHash(JsonObject json)
     {
-        if (obj.Metadata.Annotations?.ContainsKey(HashAnnotation) != true)
+        if (json["metadata"]?["annotations"] is JsonObject annotations && annotations.ContainsKey(HashAnnotation))
         {
-            return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), ClientJson.Options);
+            json = json.DeepClone().AsObject();
+            json["metadata"]!["annotations"]!.AsObject().Remove(HashAnnotation);
         }
-        // Rare (desired objects do not carry it): leave the object alone and drop the annotation from its JSON tree.
-        var json = ToJson(obj);
-        json["metadata"]!["annotations"]!.AsObject().Remove(HashAnnotation);
         return JsonSerializer.SerializeToUtf8Bytes(json);
     }
 
@@ -189,16 +192,7 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
     }
 
     /// <summary>The applied-hash of a JSON object (its own annotation left out).</summary>
-    public static string Hash(JsonObject json)
-    {
-        var hashed = json;
-        if (json["metadata"]?["annotations"] is JsonObject annotations && annotations.ContainsKey(HashAnnotation))
-        {
-            hashed = json.DeepClone().AsObject();
-            hashed["metadata"]!["annotations"]!.AsObject().Remove(HashAnnotation);
-        }
-        return HashOf(Encoding.UTF8.GetBytes(hashed.ToJsonString()));
-    }
+    public static string Hash(JsonObject json) => HashOf(WithoutAppliedHash(json));
 
     /// <summary>The applied-hash of a typed object (its own annotation left out): the same as of its JSON form.</summary>
     public static string Hash(IKubernetesObject<V1ObjectMeta> obj) => HashOf(WithoutAppliedHash(obj));

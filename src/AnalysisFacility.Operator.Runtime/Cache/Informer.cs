@@ -118,21 +118,32 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
             // Answered before a deletion this informer has already seen: the object is gone.
             if (_tombstones.Predates(key, obj.Metadata.ResourceVersion)) return null;
             _tombstones.Forget(key);
-            if (_cache.TryGetValue(key, out var cached))
-            {
-                // Never replace a newer cached version (the watch may have delivered a later change already).
-                if (IsNewer(cached.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)) return null;
-                // The watch event of this very version came first: keep its instance.
-                if (cached.Metadata.ResourceVersion == obj.Metadata.ResourceVersion)
-                {
-                    if (ours) _options.Origins?.Record(cached);
-                    return cached;
-                }
-            }
-            _cache[key] = obj;
-            if (ours) _options.Origins?.Record(obj);
-            return obj;
+            // An older answer than what the watch delivered since is dropped; the watch event of this very version, when
+            // it came first, keeps its instance.
+            var (placement, stored) = Place(key, obj);
+            if (placement == Placement.Older) return null;
+            if (ours) _options.Origins?.Record(stored);
+            return stored;
         }
+    }
+
+    private enum Placement { Added, Replaced, SameVersion, Older }
+
+    /// <summary>
+    /// Puts <paramref name="obj"/> in the cache unless the cache holds that very version (its instance is kept) or a newer
+    /// one (the cache never goes back). Returns what happened and the instance now cached. Call under the write lock.
+    /// </summary>
+    private (Placement, T Cached) Place(ObjectKey key, T obj)
+    {
+        if (!_cache.TryGetValue(key, out var cached))
+        {
+            _cache[key] = obj;
+            return (Placement.Added, obj);
+        }
+        if (cached.Metadata.ResourceVersion == obj.Metadata.ResourceVersion) return (Placement.SameVersion, cached);
+        if (IsNewer(cached.Metadata.ResourceVersion, obj.Metadata.ResourceVersion)) return (Placement.Older, cached);
+        _cache[key] = obj;
+        return (Placement.Replaced, obj);
     }
 
     /// <summary>
@@ -151,17 +162,14 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         lock (_writeLock)
         {
             _tombstones.Forget(key);
-            if (!_cache.TryGetValue(key, out var cached))
+            return Place(key, decoded) switch
             {
-                _cache[key] = decoded;
-                return (InformerEventType.Added, decoded);
-            }
-            if (rv is not null && cached.Metadata.ResourceVersion == rv) return (InformerEventType.Modified, cached);
-            // An older version than one this process wrote since: the cache never goes back, but handlers still hear of it
-            // (it may carry someone else's change that the writer did not see).
-            if (IsNewer(cached.Metadata.ResourceVersion, rv)) return (InformerEventType.Modified, decoded);
-            _cache[key] = decoded;
-            return (InformerEventType.Modified, decoded);
+                (Placement.Added, var added) => (InformerEventType.Added, added),
+                // An older version than one this process wrote since: the cache keeps the newer one, but handlers still
+                // hear of it (it may carry someone else's change that the writer did not see).
+                (Placement.Older, _) => (InformerEventType.Modified, decoded),
+                (_, var cached) => (InformerEventType.Modified, cached),
+            };
         }
     }
 

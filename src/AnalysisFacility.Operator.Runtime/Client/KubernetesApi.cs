@@ -35,7 +35,8 @@ public sealed class WatchEvent(string type, JsonElement obj, JsonDocument? docum
     public string Type { get; } = type;
     public JsonElement Object { get; } = obj;
 
-    public JsonElement? Metadata => Object.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object ? metadata : null;
+    // Looked up once: an informer reads name, namespace and resourceVersion of every event.
+    public JsonElement? Metadata { get; } = obj.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object ? metadata : null;
 
     public string? MetadataString(string name) => Metadata is { } metadata ? StringProperty(metadata, name) : null;
 
