@@ -15,6 +15,7 @@ public sealed class TestProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly object _gate = new();
+    private int _streamsAtEnd;
 
     private TestProcess(Process process, string name)
     {
@@ -24,7 +25,13 @@ public sealed class TestProcess : IAsyncDisposable
 
     public string Name { get; }
     public int Id => _process.Id;
-    public bool HasExited => _process.HasExited;
+
+    /// <summary>
+    /// The process has exited AND everything it wrote has been read. Process.HasExited alone can be true while its last
+    /// lines are still in the pipe (documented for redirected async output), so a test that checks "printed the result
+    /// or exited" could read an empty Output from a process that succeeded.
+    /// </summary>
+    public bool HasExited => _process.HasExited && Volatile.Read(ref _streamsAtEnd) == 2;
 
     /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
     public string Output
@@ -100,7 +107,7 @@ public sealed class TestProcess : IAsyncDisposable
         while (DateTime.UtcNow < deadline)
         {
             // Read the exit state before the condition: a process that met the condition and then exited is a success.
-            var exited = _process.HasExited;
+            var exited = HasExited;
             try
             {
                 if (await condition()) return;
@@ -155,7 +162,12 @@ public sealed class TestProcess : IAsyncDisposable
 
     private void Append(string? line)
     {
-        if (line is null) return;
+        if (line is null)
+        {
+            // A null line is the end of stdout or stderr.
+            Interlocked.Increment(ref _streamsAtEnd);
+            return;
+        }
         lock (_gate)
         {
             // Keep the tail only: long-running servers can be chatty.

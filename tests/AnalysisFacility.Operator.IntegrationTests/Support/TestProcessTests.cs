@@ -1,0 +1,24 @@
+namespace AnalysisFacility.Operator.IntegrationTests.Support;
+
+/// <summary>
+/// The process helper every real-program test relies on: "exited" must mean "exited and fully read", or a test that
+/// waits for "printed its result or exited" reads an empty output from a program that succeeded (a CI failure once).
+/// </summary>
+public sealed class TestProcessTests
+{
+    [Fact]
+    public async Task A_program_that_has_exited_has_all_of_its_last_lines_read()
+    {
+        for (var run = 0; run < 30; run++)
+        {
+            await using var program = TestProcess.Start("/bin/sh", ["-c", "echo first; echo RESULT=42; echo warning >&2"]);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!program.HasExited)
+            {
+                DateTime.UtcNow.Should().BeBefore(deadline, "sh ends at once");
+                await Task.Delay(1);
+            }
+            program.Output.Should().Contain("RESULT=42").And.Contain("warning", "stderr is read to its end too");
+        }
+    }
+}
