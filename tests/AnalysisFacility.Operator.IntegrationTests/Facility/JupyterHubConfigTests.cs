@@ -148,9 +148,9 @@ public sealed class JupyterHubConfigTests : IDisposable
             print(json.dumps({k: plain(config[k]) for k in ("JupyterHub", "GenericOAuthenticator", "Authenticator", "UserSessionSpawner")}))
             """;
         var secrets = new Dictionary<string, string> { ["OAUTH_CLIENT_ID"] = "client-123", ["OAUTH_CLIENT_SECRET"] = "not-logged" };
-        var (exit, output) = await TestProcess.RunAsync(Python, ["-c", loader], secrets);
-        exit.Should().Be(0, output);
-        using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        var run = await TestProcess.RunAsync(Python, ["-c", loader], secrets);
+        run.ExitCode.Should().Be(0, run.Output);
+        using var json = JsonDocument.Parse(run.StandardOutput);
         var oauth = json.RootElement.GetProperty("GenericOAuthenticator");
         oauth.GetProperty("client_id").GetString().Should().Be("client-123");
         oauth.GetProperty("client_secret").GetString().Should().Be("not-logged");

@@ -66,14 +66,14 @@ public sealed class ClientConfigTests : IDisposable
             print(json.dumps({"address": client.scheduler.address, "worker": dask.config.get("analysisfacility.worker")}))
             client.close()
             """;
-        var (exitCode, output) = await TestProcess.RunAsync(Python, ["-c", script], new Dictionary<string, string>
+        var run = await TestProcess.RunAsync(Python, ["-c", script], new Dictionary<string, string>
         {
             ["DASK_ROOT_CONFIG"] = daskDirectory,
             ["HOME"] = _root.FullName, // no personal ~/.config/dask in the way
         });
 
-        exitCode.Should().Be(0, output);
-        var result = JsonNode.Parse(output.Trim().Split('\n').Last())!;
+        run.ExitCode.Should().Be(0, run.Output);
+        var result = JsonNode.Parse(run.StandardOutput)!;
         result["address"]!.GetValue<string>().Should().Be($"tcp://127.0.0.1:{port}");
         result["worker"]!["image"]!.GetValue<string>().Should().Be(new DaskDefaults().WorkerImage);
         result["worker"]!["memory"]!.GetValue<string>().Should().Be("6Gi");
@@ -93,9 +93,9 @@ public sealed class ClientConfigTests : IDisposable
             assert all(isinstance(e["endpoint"], str) and isinstance(e["name"], str) for e in config["api_endpoints"])
             print(json.dumps(endpoints[config["default_endpoint"]]))
             """;
-        var (exitCode, output) = await TestProcess.RunAsync(Python, ["-c", script, file]);
+        var run = await TestProcess.RunAsync(Python, ["-c", script, file]);
 
-        exitCode.Should().Be(0, output);
-        JsonNode.Parse(output.Trim())!["endpoint"]!.GetValue<string>().Should().Be("http://servicex.cms.svc:8000");
+        run.ExitCode.Should().Be(0, run.Output);
+        JsonNode.Parse(run.StandardOutput)!["endpoint"]!.GetValue<string>().Should().Be("http://servicex.cms.svc:8000");
     }
 }

@@ -20,11 +20,11 @@ public class SpawnerModuleTests
 
     internal static string ModulePath => Path.Combine(RepositoryRoot.Find(), "charts", "analysisfacility-operator", "files", "analysisfacility_spawner.py");
 
-    private static async Task<string> RunPythonAsync(params string[] arguments)
+    private static async Task<ProcessResult> RunPythonAsync(params string[] arguments)
     {
-        var (exitCode, output) = await TestProcess.RunAsync(Python, arguments, timeout: TimeSpan.FromMinutes(1));
-        exitCode.Should().Be(0, output);
-        return output;
+        var run = await TestProcess.RunAsync(Python, arguments, timeout: TimeSpan.FromMinutes(1));
+        run.ExitCode.Should().Be(0, run.Output);
+        return run;
     }
 
     [Fact]
@@ -34,8 +34,8 @@ public class SpawnerModuleTests
             "--namespace", "cms", "--email", "sam.albin@unl.edu", "--group", "cms", "--group", "/cms/higgs", "--group", "not a group",
             "--profile", "gpu", "--env", "JUPYTERHUB_API_TOKEN=secret-value", "--env", "JUPYTERHUB_USER=sam.albin@unl.edu");
 
-        output.Should().NotContain("secret-value", "the dry run must never print a token");
-        var document = JsonNode.Parse(output)!;
+        output.Output.Should().NotContain("secret-value", "the dry run must never print a token, on stdout or stderr");
+        var document = JsonNode.Parse(output.StandardOutput)!;
         var session = k8s.KubernetesJson.Deserialize<UserSession>(document["userSession"]!.ToJsonString());
         session.Metadata.Name.Should().Be(SessionNames.ForUser("sam.albin@unl.edu"));
         session.Metadata.Labels[Labels.User].Should().Be(Labels.SafeValue("sam.albin@unl.edu"));
@@ -69,7 +69,7 @@ public class SpawnerModuleTests
                      "import json; print(json.dumps([[m.session_name(u), m.label_value(u)] for u in json.loads(sys.argv[1])]))";
         var output = await RunPythonAsync("-c", script, JsonSerializer.Serialize(users));
 
-        var fromPython = JsonSerializer.Deserialize<string[][]>(output)!;
+        var fromPython = JsonSerializer.Deserialize<string[][]>(output.StandardOutput)!;
         fromPython.Select(p => p[0]).Should().Equal(users.Select(SessionNames.ForUser));
         fromPython.Select(p => p[1]).Should().Equal(users.Select(Labels.SafeValue));
     }
@@ -102,7 +102,7 @@ public class SpawnerModuleTests
             """;
         var output = await RunPythonAsync("-c", script);
 
-        var result = JsonNode.Parse(output.Trim().Split('\n').Last())!;
+        var result = JsonNode.Parse(output.StandardOutput)!;
         result["isSpawner"]!.GetValue<bool>().Should().BeTrue();
         result["facility"]!.GetValue<string>().Should().Be("cms-af");
         result["namespace"]!.GetValue<string>().Should().Be("cms");

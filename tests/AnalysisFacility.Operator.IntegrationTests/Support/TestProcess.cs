@@ -14,6 +14,7 @@ public sealed class TestProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly StringBuilder _standardOutput = new();
     private readonly object _gate = new();
     private int _streamsAtEnd;
 
@@ -33,10 +34,19 @@ public sealed class TestProcess : IAsyncDisposable
     /// </summary>
     public bool HasExited => _process.HasExited && Volatile.Read(ref _streamsAtEnd) == 2;
 
-    /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
+    /// <summary>Everything the process wrote to stdout and stderr so far, interleaved as read.</summary>
     public string Output
     {
         get { lock (_gate) return _output.ToString(); }
+    }
+
+    /// <summary>
+    /// Only what the process wrote to stdout: results to parse. The two streams are read by separate threads, so in
+    /// <see cref="Output"/> a stderr line can land after the stdout line written after it.
+    /// </summary>
+    public string StandardOutput
+    {
+        get { lock (_gate) return _standardOutput.ToString(); }
     }
 
     /// <summary>
@@ -71,16 +81,16 @@ public sealed class TestProcess : IAsyncDisposable
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var result = new TestProcess(process, name ?? Path.GetFileName(fileName));
-        process.OutputDataReceived += (_, e) => result.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => result.Append(e.Data);
+        process.OutputDataReceived += (_, e) => result.Append(e.Data, standardOutput: true);
+        process.ErrorDataReceived += (_, e) => result.Append(e.Data, standardOutput: false);
         if (!process.Start()) throw new InvalidOperationException($"could not start {fileName}");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return result;
     }
 
-    /// <summary>Runs a command to completion and returns its exit code and combined output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> arguments,
+    /// <summary>Runs a command to completion and returns its exit code, combined output and stdout.</summary>
+    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments,
         IDictionary<string, string>? environment = null, string? runAsUser = null, TimeSpan? timeout = null,
         string? workingDirectory = null, CancellationToken cancellationToken = default)
     {
@@ -95,7 +105,7 @@ public sealed class TestProcess : IAsyncDisposable
         {
             throw new TimeoutException($"{fileName} {string.Join(' ', arguments)} did not finish in time. Output:\n{process.Output}");
         }
-        return (process._process.ExitCode, process.Output);
+        return new ProcessResult(process._process.ExitCode, process.Output, process.StandardOutput);
     }
 
     public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
@@ -160,7 +170,7 @@ public sealed class TestProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private void Append(string? line)
+    private void Append(string? line, bool standardOutput)
     {
         if (line is null)
         {
@@ -173,10 +183,23 @@ public sealed class TestProcess : IAsyncDisposable
             // Keep the tail only: long-running servers can be chatty.
             if (_output.Length > 1_000_000) _output.Remove(0, 500_000);
             _output.AppendLine(line);
+            if (!standardOutput) return;
+            if (_standardOutput.Length > 1_000_000) _standardOutput.Remove(0, 500_000);
+            _standardOutput.AppendLine(line);
         }
     }
 
     private static string GroupOf(string user) => user == "nobody" ? "nogroup" : user;
+}
+
+/// <summary>How a program run to completion ended: exit code, stdout and stderr as read, and stdout alone.</summary>
+public sealed record ProcessResult(int ExitCode, string Output, string StandardOutput)
+{
+    public void Deconstruct(out int exitCode, out string output)
+    {
+        exitCode = ExitCode;
+        output = Output;
+    }
 }
 
 /// <summary>Free TCP ports on loopback.</summary>

@@ -21,4 +21,14 @@ public sealed class TestProcessTests
             program.Output.Should().Contain("RESULT=42").And.Contain("warning", "stderr is read to its end too");
         }
     }
+
+    [Fact]
+    public async Task Standard_output_is_only_what_the_program_printed_to_stdout_so_results_parse_whatever_stderr_says()
+    {
+        var run = await TestProcess.RunAsync("/bin/sh", ["-c", "echo 'Task was destroyed' >&2; echo '{\"result\": 42}'; echo late >&2"]);
+
+        run.ExitCode.Should().Be(0);
+        System.Text.Json.Nodes.JsonNode.Parse(run.StandardOutput)!["result"]!.GetValue<int>().Should().Be(42);
+        run.Output.Should().Contain("Task was destroyed").And.Contain("late").And.Contain("{\"result\": 42}");
+    }
 }

@@ -159,13 +159,13 @@ public sealed class ScitokensVerificationTests : IAsyncLifetime
         return new Dictionary<string, string> { ["HOME"] = home, ["XDG_CACHE_HOME"] = Path.Combine(home, ".cache") };
     }
 
-    private Task<(int ExitCode, string Output)> Verify(string token, Dictionary<string, string> environment) =>
+    private Task<ProcessResult> Verify(string token, Dictionary<string, string> environment) =>
         Run("scitokens-verify", [token], environment);
 
-    private Task<(int ExitCode, string Output)> TestAccess(string token, string audience, string authz, string path, Dictionary<string, string> environment) =>
+    private Task<ProcessResult> TestAccess(string token, string audience, string authz, string path, Dictionary<string, string> environment) =>
         Run("scitokens-test-access", [token, _issuer.IssuerUrl, audience, authz, path], environment);
 
-    private Task<(int ExitCode, string Output)> Run(string program, string[] arguments, Dictionary<string, string> environment)
+    private Task<ProcessResult> Run(string program, string[] arguments, Dictionary<string, string> environment)
     {
         var (fileName, commandArguments) = _issuer.TrustingCommand(Programs.Require(program), arguments);
         return TestProcess.RunAsync(fileName, commandArguments, environment, timeout: TimeSpan.FromSeconds(60));

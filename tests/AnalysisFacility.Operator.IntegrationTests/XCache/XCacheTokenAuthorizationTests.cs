@@ -130,7 +130,7 @@ public sealed class XCacheTokenAuthorizationTests : IAsyncLifetime
         return destination;
     }
 
-    private static Task<(int ExitCode, string Output)> CopyAsync(int port, string path, string destination, LoopbackTls tls,
+    private static Task<ProcessResult> CopyAsync(int port, string path, string destination, LoopbackTls tls,
         string? tokenFile, CancellationToken ct)
     {
         var environment = new Dictionary<string, string>
