@@ -69,12 +69,12 @@ public sealed class LeaderElector(KubernetesApi api, LeaderElectionOptions optio
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (await TryAcquireOrRenewAsync(cancellationToken)) return true;
             try
             {
+                if (await TryAcquireOrRenewAsync(cancellationToken)) return true;
                 await Task.Delay(Jitter(options.RetryPeriod), cancellationToken);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return false;
             }
@@ -87,15 +87,18 @@ public sealed class LeaderElector(KubernetesApi api, LeaderElectionOptions optio
         var lastRenew = DateTime.UtcNow;
         while (!cancellationToken.IsCancellationRequested)
         {
+            bool renewed;
             try
             {
                 await Task.Delay(options.RetryPeriod, cancellationToken);
+                renewed = await TryAcquireOrRenewAsync(cancellationToken);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                // A stop during a renew request must still end in RunAsync's release, or a standby waits a whole lease.
                 return;
             }
-            if (await TryAcquireOrRenewAsync(cancellationToken)) lastRenew = DateTime.UtcNow;
+            if (renewed) lastRenew = DateTime.UtcNow;
             else if (DateTime.UtcNow - lastRenew > options.RenewDeadline) return;
         }
     }

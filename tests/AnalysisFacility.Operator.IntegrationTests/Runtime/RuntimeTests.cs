@@ -1,7 +1,9 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.IntegrationTests.Support;
 using AnalysisFacility.Operator.Runtime.Cache;
+using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Runtime.Leader;
+using AnalysisFacility.Operator.Runtime.Metrics;
 using k8s.Models;
 
 namespace AnalysisFacility.Operator.IntegrationTests.Runtime;
@@ -196,10 +198,42 @@ public sealed class RuntimeTests(ControlPlaneFixture fixture)
         var stoppedAt = DateTime.UtcNow;
         await a.StopAsync(); // graceful: releases the lease
         await Eventually.TrueAsync(() => Task.FromResult(managerB.IsLeader), Timeout, "standby takes over");
-        (DateTime.UtcNow - stoppedAt).Should().BeLessThan(TimeSpan.FromSeconds(4), "a released lease is taken without waiting for expiry");
+        // B's renewals are 300 ms apart; the lease's 4 s would be the wait without a release.
+        (DateTime.UtcNow - stoppedAt).Should().BeLessThan(TimeSpan.FromSeconds(3.5), "a released lease is taken without waiting for expiry");
 
         await fixture.Api.CreateAsync(type, MirrorReconciler.Resource(ns, "two", "img"), default);
         await Eventually.TrueAsync(() => Task.FromResult(reconcilerB.Reconciled.Contains("two")), Timeout, "new leader reconciles");
         reconcilerA.Reconciled.Should().NotContain("two");
+    }
+
+    [Fact]
+    public async Task A_stop_that_cancels_a_renewal_in_flight_still_releases_the_lease()
+    {
+        var ns = await fixture.CreateNamespaceAsync("rt-release");
+        using var api = new KubernetesApi(fixture.Plane.AdminConfiguration());
+        var elector = new LeaderElector(api, new LeaderElectionOptions
+        {
+            Namespace = ns, LeaseName = "release", Identity = "replica-a",
+            LeaseDuration = TimeSpan.FromSeconds(60), RenewDeadline = TimeSpan.FromSeconds(40), RetryPeriod = TimeSpan.FromMilliseconds(200),
+        }, new OperatorMetrics(), Serilog.Core.Logger.None);
+        using var stop = new CancellationTokenSource();
+        var leading = new TaskCompletionSource();
+        var run = elector.RunAsync(async token =>
+        {
+            leading.TrySetResult();
+            await Task.Delay(Timeout, token);
+        }, stop.Token);
+        await leading.Task.WaitAsync(Timeout);
+
+        // Stop exactly while the next renewal's request is being sent (the lease GET), as a SIGTERM can land.
+        api.Calls.CallMade += (verb, path) =>
+        {
+            if (verb == "GET" && path.EndsWith("/leases/release", StringComparison.Ordinal)) stop.Cancel();
+        };
+        await run.WaitAsync(Timeout); // ends without throwing: a stop is not an error
+
+        elector.IsLeader.Should().BeFalse();
+        var lease = await fixture.Api.GetAsync(fixture.Api.Types.For<V1Lease>(), ns, "release", default);
+        lease!["spec"]!["holderIdentity"]!.GetValue<string>().Should().BeEmpty("a standby must not wait out the 60 s lease");
     }
 }
