@@ -162,7 +162,8 @@ public sealed class DaskSchedulerScalingTests
         var port = Ports.GetFree();
         var dashboardPort = Ports.GetFree();
         var scheduler = await StartSchedulerAsync(dask, objects, tls: true, port, dashboardPort);
-        scheduler.Output.Should().Contain($"tls://127.0.0.1:{port}");
+        // The log line is read by a pipe reader and may trail the dashboard's first answer.
+        await scheduler.WaitUntilAsync(() => Task.FromResult(scheduler.Output.Contains($"tls://127.0.0.1:{port}")), TimeSpan.FromSeconds(30), "the scheduler listens on TLS");
 
         var workerContainer = objects.WorkerDeployment.Spec.Template.Spec.Containers.Single();
         var workerArguments = DaskClusterBuilder.WorkerArguments($"tls://127.0.0.1:{port}", "alice-worker-1", 1, 1L << 30, Ports.GetFree(), "127.0.0.1");

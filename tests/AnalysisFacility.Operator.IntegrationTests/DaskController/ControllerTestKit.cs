@@ -78,12 +78,18 @@ internal static class ControllerTestKit
     /// <summary>Waits until the operator's write counter stays put, then checks it stays put for <paramref name="quiet"/>.</summary>
     public static async Task AssertNoWritesAsync(Func<long> writes, TimeSpan quiet, string what, Func<string>? detail = null)
     {
-        // Let in-flight work (a last status write after a pod became ready) settle first.
-        for (var i = 0; i < 10; i++)
+        // Let in-flight work settle first: kube-controller-manager's status updates (Deployment, then ReplicaSet) and the
+        // operator's status write that follows them can be over a second apart on a loaded machine.
+        var settleBy = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var last = writes();
+        var quietSince = DateTime.UtcNow;
+        while (DateTime.UtcNow - quietSince < TimeSpan.FromSeconds(3))
         {
-            var settled = writes();
-            await Task.Delay(1000);
-            if (writes() == settled) break;
+            DateTime.UtcNow.Should().BeBefore(settleBy, $"the operator should stop writing ({what}) {detail?.Invoke()}");
+            await Task.Delay(200);
+            if (writes() == last) continue;
+            last = writes();
+            quietSince = DateTime.UtcNow;
         }
         var before = writes();
         await Task.Delay(quiet);

@@ -43,8 +43,9 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
         var api = fixture.Api;
         var ns = await fixture.CreateNamespaceAsync("dask-adapt");
         await CreateFacilityAsync(api, ns);
-        var port = Ports.GetFree();
-        var dashboardPort = Ports.GetFree();
+        // Ports are taken just before the scheduler binds them; until then the controller's URL points nowhere (port 0).
+        var port = 0;
+        var dashboardPort = 0;
 
         using var operatorApi = new KubernetesApi(fixture.Plane.AdminConfiguration());
         var writeLog = new ConcurrentQueue<string>();
@@ -53,7 +54,8 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
             if (verb is not ("GET" or "HEAD")) writeLog.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {verb} {path}");
         };
         var log = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Console().CreateLogger();
-        var manager = new OperatorManager(operatorApi, new ManagerOptions(), log);
+        // This namespace only: DaskClusters other tests leave behind must not be scaled against this test's scheduler.
+        var manager = new OperatorManager(operatorApi, new ManagerOptions { Namespaces = [ns] }, log);
         DaskClusterController.Register(manager, new OperatorSettings { Workers = 2 }, new IssuerRegistry(), log, new DaskControllerOptions
         {
             SchedulerApi = _ => new Uri($"http://127.0.0.1:{dashboardPort}/api/v1"),
@@ -65,6 +67,7 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
         await using var dask = new DaskProcesses();
         var workers = new ConcurrentDictionary<string, TestProcess>();
         var kubelet = Task.CompletedTask;
+        var kubeletErrors = new ConcurrentQueue<string>();
         try
         {
             await CreateAsync(api, new DaskCluster
@@ -83,6 +86,8 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
             // The real scheduler with the environment of the generated container (HTTP API routes).
             var scheduler = (await GetAsync<V1Deployment>(api, ns, DaskNames.Scheduler("carol")))!.Spec.Template.Spec.Containers.Single();
             var workerContainer = (await GetAsync<V1Deployment>(api, ns, DaskNames.Workers("carol")))!.Spec.Template.Spec.Containers.Single(c => c.Name == "worker");
+            port = Ports.GetFree();
+            dashboardPort = Ports.GetFree();
             var schedulerProcess = dask.StartDask(DaskClusterBuilder.SchedulerArguments(false, port, dashboardPort, "127.0.0.1"), dask.Environment(scheduler), "dask-scheduler");
             using var http = new HttpClient();
             await schedulerProcess.WaitUntilAsync(async () => (await http.GetStringAsync($"http://127.0.0.1:{dashboardPort}/health")) == "ok",
@@ -119,9 +124,15 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
                         highestReplicas = Math.Max(highestReplicas, replicas);
                         await Task.Delay(300, stop.Token);
                     }
-                    catch (OperationCanceledException)
+                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
                     {
                         return;
+                    }
+                    catch (Exception e) when (!stop.IsCancellationRequested)
+                    {
+                        // A kubelet keeps going through a failed API call (a timeout, a conflict): try again next round.
+                        kubeletErrors.Enqueue(e.Message);
+                        await Task.Delay(300, CancellationToken.None);
                     }
                 }
             });
@@ -131,7 +142,7 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
 
             var workload = dask.StartPython(WorkloadScript, [$"tcp://127.0.0.1:{port}", "30"], "workload");
             await Eventually.TrueAsync(() => Task.FromResult(workload.Output.Contains("SUM=") || workload.HasExited), TimeSpan.FromMinutes(3), "the workload to finish");
-            workload.Output.Should().Contain($"SUM={Enumerable.Range(0, 30).Sum(i => i * i)}");
+            workload.Output.Should().Contain($"SUM={Enumerable.Range(0, 30).Sum(i => i * i)}", $"kubelet stand-in errors: {string.Join("; ", kubeletErrors)}");
             highestReplicas.Should().Be(3, "30 one-second tasks make the scheduler ask for more than the maximum of 3");
 
             // Work done: the target drops, the surplus is retired through the scheduler and exactly those pods go.
@@ -151,8 +162,9 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
         finally
         {
             stop.Cancel();
-            await kubelet;
-            await run.WaitAsync(TimeSpan.FromSeconds(30));
+            // Cleanup must neither hide the test's own failure nor leave workers running.
+            await Task.WhenAny(kubelet, Task.Delay(TimeSpan.FromSeconds(30)));
+            await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30)));
             foreach (var process in workers.Values) await process.DisposeAsync();
         }
     }

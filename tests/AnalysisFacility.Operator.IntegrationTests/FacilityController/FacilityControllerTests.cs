@@ -114,7 +114,7 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
         jwks.ToJsonString().Should().NotContain("\"d\"", "the JWKS holds public keys only");
 
         // Steady state: reconciling again (a resync is forced by touching an annotation) writes nothing.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await harness.WaitForQuietAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(60));
         await Api.PatchAsync(Api.Types.For<AF>(), ns, FacilityKit.Name, """{"metadata":{"annotations":{"test/poke":"1"}}}""", KubernetesApi.MergePatch, CancellationToken.None);
         var writes = new System.Collections.Concurrent.ConcurrentQueue<string>();
         void Record(string verb, string path)
@@ -163,8 +163,12 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
             var sets = await Api.ListAsync(Api.Types.For<V1ReplicaSet>(), ns, $"app.kubernetes.io/name=triton", 50, null, CancellationToken.None);
             return sets.Items.Any(s => s["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>() == "nvcr.io/nvidia/tritonserver:24.09-py3");
         }, TimeSpan.FromSeconds(30), "the Deployment controller rolls out a ReplicaSet with the new image");
-        await FacilityKit.WaitForConditionAsync(Api, ns, "Ready", "False");
-        (await FacilityKit.GetAsync(Api, ns))!.Status.ObservedGeneration.Should().Be(2);
+        // Ready was False before the change too (no kubelet here), so wait for the status of generation 2 itself.
+        await Eventually.TrueAsync(async () =>
+        {
+            var status = (await FacilityKit.GetAsync(Api, ns))!.Status;
+            return status.ObservedGeneration == 2 && AnalysisFacility.Operator.Runtime.Status.Conditions.Find(status.Conditions, "Ready")?.Status == "False";
+        }, TimeSpan.FromSeconds(60), "the facility's status for generation 2, with the rollout not Ready yet");
     }
 
     [Fact]

@@ -195,10 +195,12 @@ public sealed class RuntimeTests(ControlPlaneFixture fixture)
         await Eventually.TrueAsync(() => Task.FromResult(reconcilerA.Reconciled.Contains("one")), Timeout, "leader reconciles");
         reconcilerB.Reconciled.Should().BeEmpty("a standby must not reconcile");
 
-        var stoppedAt = DateTime.UtcNow;
         await a.StopAsync(); // graceful: releases the lease
+        var stoppedAt = DateTime.UtcNow;
+        var lease = await fixture.Api.GetAsync(fixture.Api.Types.For<V1Lease>(), ns, "mirror-leader", default);
+        lease!["spec"]!["holderIdentity"]!.GetValue<string>().Should().BeOneOf(["", "replica-b"], "the stopped leader released the lease");
         await Eventually.TrueAsync(() => Task.FromResult(managerB.IsLeader), Timeout, "standby takes over");
-        // B's renewals are 300 ms apart; the lease's 4 s would be the wait without a release.
+        // B retries every 300 ms; without the release it would wait out the lease's 4 s.
         (DateTime.UtcNow - stoppedAt).Should().BeLessThan(TimeSpan.FromSeconds(3.5), "a released lease is taken without waiting for expiry");
 
         await fixture.Api.CreateAsync(type, MirrorReconciler.Resource(ns, "two", "img"), default);
