@@ -80,17 +80,7 @@ internal static class ControllerTestKit
     {
         // Let in-flight work settle first: kube-controller-manager's status updates (Deployment, then ReplicaSet) and the
         // operator's status write that follows them can be over a second apart on a loaded machine.
-        var settleBy = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        var last = writes();
-        var quietSince = DateTime.UtcNow;
-        while (DateTime.UtcNow - quietSince < TimeSpan.FromSeconds(3))
-        {
-            DateTime.UtcNow.Should().BeBefore(settleBy, $"the operator should stop writing ({what}) {detail?.Invoke()}");
-            await Task.Delay(200);
-            if (writes() == last) continue;
-            last = writes();
-            quietSince = DateTime.UtcNow;
-        }
+        await OperatorHarness.WaitForQuietAsync(writes, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(60), () => $"({what}) {detail?.Invoke()}");
         var before = writes();
         await Task.Delay(quiet);
         writes().Should().Be(before, $"a steady state makes no write calls ({what}) {detail?.Invoke()}");

@@ -5,6 +5,7 @@ using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.Facility;
 using AnalysisFacility.Operator.IntegrationTests.Support;
 using AnalysisFacility.Operator.Runtime.Client;
+using AnalysisFacility.Operator.Runtime.Status;
 using k8s;
 using k8s.Models;
 using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
@@ -167,7 +168,7 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
         await Eventually.TrueAsync(async () =>
         {
             var status = (await FacilityKit.GetAsync(Api, ns))!.Status;
-            return status.ObservedGeneration == 2 && AnalysisFacility.Operator.Runtime.Status.Conditions.Find(status.Conditions, "Ready")?.Status == "False";
+            return status.ObservedGeneration == 2 && Conditions.Find(status.Conditions, "Ready")?.Status == Conditions.False;
         }, TimeSpan.FromSeconds(60), "the facility's status for generation 2, with the rollout not Ready yet");
     }
 

@@ -197,8 +197,7 @@ public sealed class RuntimeTests(ControlPlaneFixture fixture)
 
         await a.StopAsync(); // graceful: releases the lease
         var stoppedAt = DateTime.UtcNow;
-        var lease = await fixture.Api.GetAsync(fixture.Api.Types.For<V1Lease>(), ns, "mirror-leader", default);
-        lease!["spec"]!["holderIdentity"]!.GetValue<string>().Should().BeOneOf(["", "replica-b"], "the stopped leader released the lease");
+        (await LeaseHolderAsync(ns, "mirror-leader")).Should().BeOneOf(["", "replica-b"], "the stopped leader released the lease");
         await Eventually.TrueAsync(() => Task.FromResult(managerB.IsLeader), Timeout, "standby takes over");
         // B retries every 300 ms; without the release it would wait out the lease's 4 s.
         (DateTime.UtcNow - stoppedAt).Should().BeLessThan(TimeSpan.FromSeconds(3.5), "a released lease is taken without waiting for expiry");
@@ -235,7 +234,9 @@ public sealed class RuntimeTests(ControlPlaneFixture fixture)
         await run.WaitAsync(Timeout); // ends without throwing: a stop is not an error
 
         elector.IsLeader.Should().BeFalse();
-        var lease = await fixture.Api.GetAsync(fixture.Api.Types.For<V1Lease>(), ns, "release", default);
-        lease!["spec"]!["holderIdentity"]!.GetValue<string>().Should().BeEmpty("a standby must not wait out the 60 s lease");
+        (await LeaseHolderAsync(ns, "release")).Should().BeEmpty("a standby must not wait out the 60 s lease");
     }
+
+    private async Task<string?> LeaseHolderAsync(string ns, string name) =>
+        (await fixture.Api.GetAsync(fixture.Api.Types.For<V1Lease>(), ns, name, default))?["spec"]?["holderIdentity"]?.GetValue<string>();
 }

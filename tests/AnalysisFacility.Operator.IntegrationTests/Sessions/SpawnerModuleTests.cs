@@ -30,12 +30,12 @@ public class SpawnerModuleTests
     [Fact]
     public async Task Dry_run_prints_a_session_the_operator_accepts()
     {
-        var output = await RunPythonAsync(ModulePath, "--dry-run", "--user", "sam.albin@unl.edu", "--facility", "cms-af",
+        var run = await RunPythonAsync(ModulePath, "--dry-run", "--user", "sam.albin@unl.edu", "--facility", "cms-af",
             "--namespace", "cms", "--email", "sam.albin@unl.edu", "--group", "cms", "--group", "/cms/higgs", "--group", "not a group",
             "--profile", "gpu", "--env", "JUPYTERHUB_API_TOKEN=secret-value", "--env", "JUPYTERHUB_USER=sam.albin@unl.edu");
 
-        output.Output.Should().NotContain("secret-value", "the dry run must never print a token, on stdout or stderr");
-        var document = JsonNode.Parse(output.StandardOutput)!;
+        run.Output.Should().NotContain("secret-value", "the dry run must never print a token, on stdout or stderr");
+        var document = JsonNode.Parse(run.StandardOutput)!;
         var session = k8s.KubernetesJson.Deserialize<UserSession>(document["userSession"]!.ToJsonString());
         session.Metadata.Name.Should().Be(SessionNames.ForUser("sam.albin@unl.edu"));
         session.Metadata.Labels[Labels.User].Should().Be(Labels.SafeValue("sam.albin@unl.edu"));
@@ -67,9 +67,9 @@ public class SpawnerModuleTests
 
         var script = $"import sys; sys.path.insert(0, {JsonSerializer.Serialize(Path.GetDirectoryName(ModulePath))}); import analysisfacility_spawner as m; " +
                      "import json; print(json.dumps([[m.session_name(u), m.label_value(u)] for u in json.loads(sys.argv[1])]))";
-        var output = await RunPythonAsync("-c", script, JsonSerializer.Serialize(users));
+        var run = await RunPythonAsync("-c", script, JsonSerializer.Serialize(users));
 
-        var fromPython = JsonSerializer.Deserialize<string[][]>(output.StandardOutput)!;
+        var fromPython = JsonSerializer.Deserialize<string[][]>(run.StandardOutput)!;
         fromPython.Select(p => p[0]).Should().Equal(users.Select(SessionNames.ForUser));
         fromPython.Select(p => p[1]).Should().Equal(users.Select(Labels.SafeValue));
     }
@@ -100,9 +100,9 @@ public class SpawnerModuleTests
               "ready": m.is_ready({"status": {"serverUrl": "http://10.0.0.5:8888", "conditions": [{"type": "Ready", "status": "True"}]}}),
             }))
             """;
-        var output = await RunPythonAsync("-c", script);
+        var run = await RunPythonAsync("-c", script);
 
-        var result = JsonNode.Parse(output.StandardOutput)!;
+        var result = JsonNode.Parse(run.StandardOutput)!;
         result["isSpawner"]!.GetValue<bool>().Should().BeTrue();
         result["facility"]!.GetValue<string>().Should().Be("cms-af");
         result["namespace"]!.GetValue<string>().Should().Be("cms");

@@ -45,15 +45,18 @@ public sealed class OperatorHarness : IAsyncDisposable
     /// Waits until the operator has made no write for <paramref name="quiet"/> (everything converged, including the
     /// controllers reacting to each other), so a following steady-state check measures a steady state.
     /// </summary>
-    public async Task WaitForQuietAsync(TimeSpan quiet, TimeSpan timeout)
+    public Task WaitForQuietAsync(TimeSpan quiet, TimeSpan timeout) => WaitForQuietAsync(() => Host.Api.Calls.Writes, quiet, timeout);
+
+    /// <summary>Waits until the <paramref name="writes"/> counter has stayed put for <paramref name="quiet"/>.</summary>
+    public static async Task WaitForQuietAsync(Func<long> writes, TimeSpan quiet, TimeSpan timeout, Func<string>? detail = null)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var last = Host.Api.Calls.Writes;
+        var last = writes();
         var since = DateTime.UtcNow;
         while (DateTime.UtcNow < deadline)
         {
             await Task.Delay(200);
-            var now = Host.Api.Calls.Writes;
+            var now = writes();
             if (now != last)
             {
                 last = now;
@@ -64,7 +67,7 @@ public sealed class OperatorHarness : IAsyncDisposable
                 return;
             }
         }
-        throw new TimeoutException($"the operator kept writing for {timeout} (never converged)");
+        throw new TimeoutException($"the operator kept writing for {timeout} (never converged) {detail?.Invoke()}");
     }
 
     /// <summary>Stops like SIGTERM would: controllers drain, the lease is released.</summary>

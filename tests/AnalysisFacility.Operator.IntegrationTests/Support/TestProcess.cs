@@ -180,13 +180,16 @@ public sealed class TestProcess : IAsyncDisposable
         }
         lock (_gate)
         {
-            // Keep the tail only: long-running servers can be chatty.
-            if (_output.Length > 1_000_000) _output.Remove(0, 500_000);
-            _output.AppendLine(line);
-            if (!standardOutput) return;
-            if (_standardOutput.Length > 1_000_000) _standardOutput.Remove(0, 500_000);
-            _standardOutput.AppendLine(line);
+            AppendToTail(_output, line);
+            if (standardOutput) AppendToTail(_standardOutput, line);
         }
+    }
+
+    // Keep the tail only: long-running servers can be chatty.
+    private static void AppendToTail(StringBuilder text, string line)
+    {
+        if (text.Length > 1_000_000) text.Remove(0, 500_000);
+        text.AppendLine(line);
     }
 
     private static string GroupOf(string user) => user == "nobody" ? "nogroup" : user;
