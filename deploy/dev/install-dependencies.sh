@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests and `dev` need on a fresh Debian machine:
 #   - Debian packages: etcd, xrootd (+ scitokens plugin), scitokens-cpp, jupyterhub, dask, python3-kubernetes, ...
-#   - kube-apiserver and kube-controller-manager built from Debian's `kubernetes` source package (1.20.x),
+#   - kube-apiserver, kube-controller-manager, kube-scheduler and kubectl built from Debian's `kubernetes` source package (1.20.x),
 #     cached outside the checkout in $AF_CONTROL_PLANE_DIR (default /var/cache/analysisfacility-operator/k8s),
 #     so later runs start in seconds.
 # Idempotent: each step is skipped when its result is already there.
@@ -16,9 +16,10 @@ log() { echo "[install-dependencies] $*" >&2; }
 
 PACKAGES=(etcd-server xrootd-server xrootd-client xrootd-scitokens-plugins scitokens-cpp jupyterhub
           python3-distributed python3-kubernetes bindfs openssl curl jq rsync golang-go
-          golang-github-modern-go-reflect2-dev)
+          golang-github-modern-go-reflect2-dev
+          node-configurable-http-proxy iproute2 util-linux procps)
 # Bump when the way the binaries are built changes, so cached binaries from an older recipe are rebuilt.
-BUILD_ID="k8s-1.20.2-reflect2-1.0.2"
+BUILD_ID="k8s-1.20.2-reflect2-1.0.2-scheduler"
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -36,7 +37,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-if [ -x "$BIN_DIR/kube-apiserver" ] && [ -x "$BIN_DIR/kube-controller-manager" ] && [ -x "$BIN_DIR/kubectl" ] \
+if [ -x "$BIN_DIR/kube-apiserver" ] && [ -x "$BIN_DIR/kube-controller-manager" ] && [ -x "$BIN_DIR/kube-scheduler" ] \
+   && [ -x "$BIN_DIR/kubectl" ] \
    && [ "$(cat "$BIN_DIR/.build-id" 2>/dev/null)" = "$BUILD_ID" ]; then
   log "control plane binaries cached in $BIN_DIR"
   exit 0
@@ -80,17 +82,17 @@ if [ ! -f vendor/github.com/modern-go/reflect2/go_above_118.go ]; then
 fi
 mkdir -p .go/src/k8s.io
 [ -e .go/src/k8s.io/kubernetes ] || ln -s ../../.. .go/src/k8s.io/kubernetes
-log "building kube-apiserver, kube-controller-manager and kubectl (several minutes on 2 cores)"
+log "building kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (several minutes on 2 cores)"
 build() {
   GOPATH=$PWD/.go CGO_ENABLED=0 \
-    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kubectl" >&2
+    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubectl" >&2
 }
 if ! build || [ ! -s _output/bin/kube-apiserver ]; then
   log "first build attempt failed; clearing _output/bin and retrying"
   rm -rf _output/bin
   build
 fi
-for b in kube-apiserver kube-controller-manager kubectl; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   install -m 0755 "_output/bin/$b" "$BIN_DIR/$b"
 done
 echo "$BUILD_ID" > "$BIN_DIR/.build-id"

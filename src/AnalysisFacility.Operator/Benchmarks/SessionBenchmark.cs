@@ -6,6 +6,7 @@ using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Builders.Sessions;
 using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.Sessions;
+using AnalysisFacility.LocalCluster.ControlPlane;
 using AnalysisFacility.Operator.Dev;
 using AnalysisFacility.Operator.Runtime.Cache;
 using AnalysisFacility.Operator.Runtime.Apply;

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Controllers;
+using AnalysisFacility.LocalCluster.ControlPlane;
 using AnalysisFacility.Operator.Dev;
 using AnalysisFacility.Operator.Hosting;
 using AnalysisFacility.Operator.Runtime.Client;

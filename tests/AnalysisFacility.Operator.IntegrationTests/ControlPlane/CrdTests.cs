@@ -11,7 +11,7 @@ public sealed class CrdTests(ControlPlaneFixture fixture)
     [Fact]
     public async Task Kubectl_explain_shows_field_documentation_from_the_CSharp_types()
     {
-        var kubectl = Path.Combine(Dev.LocalControlPlane.BinDirectory, "kubectl");
+        var kubectl = Path.Combine(AnalysisFacility.LocalCluster.ControlPlane.LocalControlPlane.BinDirectory, "kubectl");
         var code = -1;
         var output = "";
         // The API server publishes a new CRD's OpenAPI a few seconds after it is established.
@@ -113,7 +113,7 @@ public sealed class CrdTests(ControlPlaneFixture fixture)
             """;
         var file = Path.Combine(Path.GetTempPath(), $"category-{ns}.yaml");
         await File.WriteAllTextAsync(file, manifest);
-        var kubectl = Path.Combine(Dev.LocalControlPlane.BinDirectory, "kubectl");
+        var kubectl = Path.Combine(AnalysisFacility.LocalCluster.ControlPlane.LocalControlPlane.BinDirectory, "kubectl");
         var (code, output) = await TestProcess.RunAsync(kubectl, ["--kubeconfig", fixture.Plane.KubeconfigPath, "apply", "-f", file]);
         code.Should().Be(0, output);
         (code, output) = await TestProcess.RunAsync(kubectl,

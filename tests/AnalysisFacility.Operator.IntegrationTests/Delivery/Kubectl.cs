@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using AnalysisFacility.LocalCluster.ControlPlane;
 using AnalysisFacility.Operator.Dev;
 
 namespace AnalysisFacility.Operator.IntegrationTests.Delivery;

@@ -61,7 +61,7 @@ internal static class FacilityKit
         await File.WriteAllTextAsync(file, yaml);
         try
         {
-            var kubectl = Path.Combine(Dev.LocalControlPlane.BinDirectory, "kubectl");
+            var kubectl = Path.Combine(AnalysisFacility.LocalCluster.ControlPlane.LocalControlPlane.BinDirectory, "kubectl");
             var (code, output) = await TestProcess.RunAsync(kubectl, ["--kubeconfig", fixture.Plane.KubeconfigPath, "apply", "-f", file]);
             code.Should().Be(0, output);
         }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using AnalysisFacility.LocalCluster.ControlPlane;
 using AnalysisFacility.Operator.Dev;
 using AnalysisFacility.Operator.IntegrationTests.Support;
 using AnalysisFacility.Operator.Runtime.Cache;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api;
+using AnalysisFacility.LocalCluster.ControlPlane;
 using AnalysisFacility.Operator.Dev;
 using AnalysisFacility.Operator.Runtime.Client;
 

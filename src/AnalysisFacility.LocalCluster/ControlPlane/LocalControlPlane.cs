@@ -5,12 +5,12 @@ using System.Security.Cryptography;
 using System.Text;
 using k8s;
 
-namespace AnalysisFacility.Operator.Dev;
+namespace AnalysisFacility.LocalCluster.ControlPlane;
 
 /// <summary>
-/// A real Kubernetes control plane on loopback: etcd, kube-apiserver and kube-controller-manager (garbage
-/// collection, Deployment/StatefulSet/ReplicaSet controllers, service-account tokens). There is no kubelet:
-/// pods stay Pending unless someone patches their status the way a kubelet would.
+/// A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager (garbage
+/// collection, Deployment/StatefulSet/ReplicaSet controllers, service-account tokens) and, when asked, kube-scheduler.
+/// Pods run only where a node runs them (<see cref="Node.LocalNode"/>); without one they stay Pending.
 /// Used by the integration tests and by the `dev` command. Dispose stops every process it started.
 /// </summary>
 public sealed class LocalControlPlane : IAsyncDisposable
@@ -25,12 +25,20 @@ public sealed class LocalControlPlane : IAsyncDisposable
     private Process? _apiServer;
     private Process? _controllerManager;
     private int _etcdPort;
+    private ClusterCertificates? _certificates;
 
-    private LocalControlPlane(string directory, string binDirectory)
+    private LocalControlPlane(string directory, string binDirectory, string serviceCidr)
     {
         _directory = directory;
         _binDirectory = binDirectory;
+        ServiceCidr = serviceCidr;
     }
+
+    /// <summary>The Service IP range (--service-cluster-ip-range); its first address is the `kubernetes` Service.</summary>
+    public string ServiceCidr { get; }
+
+    /// <summary>PEM of the CA that signed the API server's certificate (what pods get as the service account ca.crt).</summary>
+    public string CaPem => _certificates?.CaPem ?? throw new InvalidOperationException("not started");
 
     public int ApiServerPort { get; private set; }
     public string Server => $"https://127.0.0.1:{ApiServerPort}";
@@ -49,10 +57,10 @@ public sealed class LocalControlPlane : IAsyncDisposable
         Environment.GetEnvironmentVariable("AF_CONTROL_PLANE_DIR") is { Length: > 0 } dir ? Path.Combine(dir, "bin") : DefaultBinDirectory;
 
     public static async Task<LocalControlPlane> StartAsync(CancellationToken cancellationToken, bool withControllerManager = true,
-        IReadOnlyDictionary<string, string>? extraUsers = null)
+        IReadOnlyDictionary<string, string>? extraUsers = null, bool withScheduler = false, string serviceCidr = "10.96.0.0/16")
     {
         var bin = BinDirectory;
-        foreach (var name in new[] { "kube-apiserver", "kube-controller-manager" })
+        foreach (var name in new[] { "kube-apiserver", "kube-controller-manager", "kube-scheduler" })
         {
             if (!File.Exists(Path.Combine(bin, name)))
             {
@@ -61,13 +69,14 @@ public sealed class LocalControlPlane : IAsyncDisposable
         }
         var directory = Path.Combine(Path.GetTempPath(), "af-control-plane-" + Guid.NewGuid().ToString("N")[..8]);
         System.IO.Directory.CreateDirectory(directory);
-        var plane = new LocalControlPlane(directory, bin);
+        var plane = new LocalControlPlane(directory, bin, serviceCidr);
         try
         {
             await plane.StartEtcdAsync(cancellationToken);
             plane.WriteCredentials(extraUsers ?? new Dictionary<string, string>());
             await plane.StartApiServerAsync(cancellationToken);
             if (withControllerManager) plane.StartControllerManager();
+            if (withScheduler) plane.StartScheduler();
             return plane;
         }
         catch
@@ -86,7 +95,7 @@ public sealed class LocalControlPlane : IAsyncDisposable
     {
         Host = Server,
         AccessToken = token,
-        SkipTlsVerify = true,
+        SslCaCerts = [System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(CaPem)],
     };
 
     /// <summary>Stops and starts kube-apiserver on the same port and etcd (watches break; resource versions survive).</summary>
@@ -132,6 +141,14 @@ public sealed class LocalControlPlane : IAsyncDisposable
         }
         UserTokens = users;
         File.WriteAllText(Path.Combine(_directory, "tokens.csv"), tokens.ToString());
+        // Our own CA and serving certificate, so that pods can verify the API server at the `kubernetes` Service's
+        // address (the API server's self-made certificate is signed by a CA it does not write out).
+        _certificates = ClusterCertificates.Create(ServiceNetwork.FirstAddress(ServiceCidr));
+        var certDir = Path.Combine(_directory, "certs");
+        System.IO.Directory.CreateDirectory(certDir);
+        File.WriteAllText(Path.Combine(certDir, "ca.crt"), _certificates.CaPem);
+        File.WriteAllText(Path.Combine(certDir, "apiserver.crt"), _certificates.ServerCertificatePem);
+        File.WriteAllText(Path.Combine(certDir, "apiserver.key"), _certificates.ServerKeyPem);
     }
 
     private async Task StartApiServerAsync(CancellationToken cancellationToken, int? port = null)
@@ -143,20 +160,21 @@ public sealed class LocalControlPlane : IAsyncDisposable
             $"--etcd-servers=http://127.0.0.1:{_etcdPort}",
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
             $"--secure-port={ApiServerPort}", "--insecure-port=0",
-            $"--cert-dir={certDir}",
+            $"--tls-cert-file={Path.Combine(certDir, "apiserver.crt")}",
+            $"--tls-private-key-file={Path.Combine(certDir, "apiserver.key")}",
             $"--token-auth-file={Path.Combine(_directory, "tokens.csv")}",
             $"--service-account-key-file={Path.Combine(_directory, "sa.pub")}",
             $"--service-account-signing-key-file={Path.Combine(_directory, "sa.key")}",
             "--service-account-issuer=https://kubernetes.default.svc",
             "--api-audiences=https://kubernetes.default.svc",
             "--authorization-mode=RBAC",
-            "--service-cluster-ip-range=10.96.0.0/16",
+            $"--service-cluster-ip-range={ServiceCidr}",
             "--allow-privileged=true",
             "--enable-priority-and-fairness=false",
             "--profiling=false",
             "--v=0",
         ]);
-        WriteKubeconfig(Path.Combine(certDir, "apiserver.crt"));
+        WriteKubeconfig();
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
         using var http = new HttpClient(handler);
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
@@ -176,19 +194,36 @@ public sealed class LocalControlPlane : IAsyncDisposable
             $"--kubeconfig={KubeconfigPath}",
             "--bind-address=127.0.0.1", $"--secure-port={port}", "--port=0",
             $"--service-account-private-key-file={Path.Combine(_directory, "sa.key")}",
-            $"--root-ca-file={Path.Combine(_directory, "certs", "apiserver.crt")}",
+            $"--root-ca-file={Path.Combine(_directory, "certs", "ca.crt")}",
             "--leader-elect=false",
             "--use-service-account-credentials=false",
             // Only what a control plane without nodes needs; node lifecycle and cloud controllers would only make noise.
-            "--controllers=garbagecollector,deployment,replicaset,statefulset,daemonset,serviceaccount,serviceaccount-token,namespace,endpoint,persistentvolume-binder,job",
+            // root-ca-cert-publisher writes kube-root-ca.crt, which projected service account volumes read.
+            "--controllers=garbagecollector,deployment,replicaset,statefulset,daemonset,serviceaccount,serviceaccount-token,namespace,endpoint,persistentvolume-binder,job,root-ca-cert-publisher",
             "--concurrent-gc-syncs=5",
             "--v=0",
         ]);
     }
 
-    private void WriteKubeconfig(string caPath)
+    /// <summary>The real kube-scheduler: binds pods to nodes by their requests, taints and affinity.</summary>
+    private void StartScheduler()
     {
-        // The apiserver writes its self-signed certificate on first start; skip verification rather than race it.
+        var port = FreePort();
+        Launch("kube-scheduler", Path.Combine(_binDirectory, "kube-scheduler"),
+        [
+            $"--kubeconfig={KubeconfigPath}",
+            // Delegated authentication and authorization of its own HTTPS endpoint would need the admin's
+            // kubeconfig for lookups; it serves only /healthz and /metrics here.
+            $"--authentication-kubeconfig={KubeconfigPath}", $"--authorization-kubeconfig={KubeconfigPath}",
+            "--bind-address=127.0.0.1", $"--secure-port={port}", "--port=0",
+            $"--cert-dir={Path.Combine(_directory, "scheduler-certs")}",
+            "--leader-elect=false",
+            "--v=0",
+        ]);
+    }
+
+    private void WriteKubeconfig()
+    {
         var config = $"""
             apiVersion: v1
             kind: Config
@@ -196,7 +231,7 @@ public sealed class LocalControlPlane : IAsyncDisposable
             - name: local
               cluster:
                 server: {Server}
-                insecure-skip-tls-verify: true
+                certificate-authority: {Path.Combine(_directory, "certs", "ca.crt")}
             users:
             - name: admin
               user:
@@ -210,7 +245,6 @@ public sealed class LocalControlPlane : IAsyncDisposable
             current-context: local
             """;
         File.WriteAllText(KubeconfigPath, config);
-        _ = caPath;
     }
 
     private Process Launch(string name, string fileName, IEnumerable<string> arguments)
