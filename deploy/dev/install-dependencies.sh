@@ -37,6 +37,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+# Debian's configurable-http-proxy loads its modules from /usr/share/nodejs, which only Debian's own Node.js searches;
+# where `node` comes from elsewhere (NodeSource's nodejs 20 on these machines) the proxy dies with "Cannot find module
+# 'commander'". A wrapper earlier in PATH gives it the module path, so a pod's `configurable-http-proxy` runs as is.
+if [ -x /usr/bin/configurable-http-proxy ] && ! node -e 'require.resolve("commander")' 2>/dev/null \
+   && [ ! -x /usr/local/bin/configurable-http-proxy ]; then
+  log "installing /usr/local/bin/configurable-http-proxy (NODE_PATH for a non-Debian node)"
+  printf '#!/bin/sh\nexport NODE_PATH="/usr/share/nodejs:/usr/lib/nodejs${NODE_PATH:+:$NODE_PATH}"\nexec /usr/bin/configurable-http-proxy "$@"\n' \
+    | $SUDO tee /usr/local/bin/configurable-http-proxy >/dev/null
+  $SUDO chmod 0755 /usr/local/bin/configurable-http-proxy
+fi
+
 if [ -x "$BIN_DIR/kube-apiserver" ] && [ -x "$BIN_DIR/kube-controller-manager" ] && [ -x "$BIN_DIR/kube-scheduler" ] \
    && [ -x "$BIN_DIR/kubectl" ] \
    && [ "$(cat "$BIN_DIR/.build-id" 2>/dev/null)" = "$BUILD_ID" ]; then

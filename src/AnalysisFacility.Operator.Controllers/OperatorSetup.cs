@@ -11,11 +11,12 @@ namespace AnalysisFacility.Operator.Controllers;
 /// <summary>Registers every controller of the operator with a manager.</summary>
 public static class OperatorSetup
 {
-    public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log)
+    public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log,
+        DaskControllerOptions? dask = null)
     {
         FacilityController.Register(manager, settings, issuers, log);
         UserSessionController.Register(manager, settings, issuers, log);
-        DaskClusterController.Register(manager, settings, issuers, log);
+        DaskClusterController.Register(manager, settings, issuers, log, dask ?? new DaskControllerOptions());
         XCacheInstanceController.Register(manager, settings, issuers, log);
     }
 }

@@ -20,10 +20,20 @@ public static class ClusterDns
         var own = new List<string> { hostname };
         if (pod.Spec.Subdomain is { Length: > 0 } sub) own.InsertRange(0, Names($"{hostname}.{sub}", ns, includeShort: false));
         text.Append(podAddress).Append('\t').AppendJoin(' ', own).Append('\n');
-        foreach (var service in services.OrderBy(s => s.Metadata.NamespaceProperty, StringComparer.Ordinal).ThenBy(s => s.Metadata.Name, StringComparer.Ordinal))
+        var all = services.ToList();
+        foreach (var service in all.OrderBy(s => s.Metadata.NamespaceProperty, StringComparer.Ordinal).ThenBy(s => s.Metadata.Name, StringComparer.Ordinal))
         {
             var serviceNs = service.Metadata.NamespaceProperty;
             var names = Names(service.Metadata.Name, serviceNs, includeShort: serviceNs == ns);
+            if (service.Spec.Type == "ExternalName")
+            {
+                // A CNAME: answered here only when it names another Service of the cluster (nothing outside is ever resolved).
+                var target = (service.Spec.ExternalName ?? "").TrimEnd('.');
+                var aliased = all.FirstOrDefault(o => o.Spec.ClusterIP is { Length: > 0 } cip && cip != "None"
+                                                      && Names(o.Metadata.Name, o.Metadata.NamespaceProperty, includeShort: false).Contains(target, StringComparer.Ordinal));
+                if (aliased is not null) text.Append(aliased.Spec.ClusterIP).Append('\t').AppendJoin(' ', names).Append('\n');
+                continue;
+            }
             if (service.Spec.ClusterIP is { Length: > 0 } ip && ip != "None")
             {
                 text.Append(ip).Append('\t').AppendJoin(' ', names).Append('\n');

@@ -33,6 +33,7 @@ public sealed class LocalNode : IAsyncDisposable
     private readonly PodNetwork _network;
     private readonly NodeContext _context;
     private readonly ServiceProxy _proxy;
+    private readonly VolumeProvisioner _provisioner;
     private readonly Dictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private Task _loops = Task.CompletedTask;
@@ -46,6 +47,7 @@ public sealed class LocalNode : IAsyncDisposable
         _network = new PodNetwork(slot);
         _context = new NodeContext(slot, new KubeReads(client), options.Capacity ?? NodeCapacity.OfThisMachine());
         _proxy = new ServiceProxy(_network, options.ApiServer, _log);
+        _provisioner = new VolumeProvisioner(client, slot, options.Name, _log);
     }
 
     public string Name => _options.Name;
@@ -78,12 +80,18 @@ public sealed class LocalNode : IAsyncDisposable
     public async Task StartAsync(CancellationToken ct)
     {
         await RegisterAsync(ct);
+        await _provisioner.InstallAsync(ct);
         await SyncServicesAsync(ct);
         _loops = Task.WhenAll(
             Task.Run(() => LoopAsync("heartbeat", TimeSpan.FromSeconds(10), HeartbeatAsync, _stop.Token)),
             Task.Run(() => LoopAsync("services", TimeSpan.FromSeconds(1), SyncServicesAsync, _stop.Token)),
+            Task.Run(() => LoopAsync("volumes", TimeSpan.FromSeconds(1), _provisioner.SyncAsync, _stop.Token)),
             Task.Run(() => LoopAsync("pods", _options.PollInterval, SyncPodsAsync, _stop.Token)));
     }
+
+    /// <summary>The ClusterIP of a Service as this node's proxy serves it, or null (unknown, headless).</summary>
+    public string? ServiceAddress(string ns, string name) =>
+        _context.Services.FirstOrDefault(s => s.Metadata.NamespaceProperty == ns && s.Metadata.Name == name)?.Spec.ClusterIP is { Length: > 0 } ip && ip != "None" ? ip : null;
 
     /// <summary>The worker of a pod running here, by namespace and name.</summary>
     public PodWorker? Find(string ns, string name)

@@ -22,6 +22,8 @@ public sealed class PodSandbox
         _changed = changed;
         Directory = Path.Combine(node.Slot.PodsDirectory, pod.Metadata.Uid);
         System.IO.Directory.CreateDirectory(Directory);
+        // Names the pod for readers of the node's files (`dev logs`), which know pods by name, not uid.
+        File.WriteAllText(Path.Combine(Directory, "pod"), $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}");
         Volumes = new PodVolumes(pod, Directory, node.Reads, RecordCreatedPath);
         HostsFile = Path.Combine(Directory, "hosts");
         ResolvConf = Path.Combine(Directory, "resolv.conf");

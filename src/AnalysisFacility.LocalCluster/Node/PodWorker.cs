@@ -151,7 +151,11 @@ public sealed class PodWorker : IAsyncDisposable
             status.PodIP = null;
             status.PodIPs = null;
         }
-        var body = KubernetesJson.Serialize(new { status });
+        // A merge patch removes a field only when it says null: the serializer leaves nulls out, so clear the ones
+        // that come and go (a waiting message, the address before the sandbox exists) explicitly.
+        var json = System.Text.Json.Nodes.JsonNode.Parse(KubernetesJson.Serialize(status))!.AsObject();
+        foreach (var field in new[] { "message", "podIP", "podIPs", "initContainerStatuses" }) json.TryAdd(field, null);
+        var body = new System.Text.Json.Nodes.JsonObject { ["status"] = json }.ToJsonString();
         if (body == _lastStatus) return;
         await _client.CoreV1.PatchNamespacedPodStatusAsync(new V1Patch(body, V1Patch.PatchType.MergePatch), Pod.Metadata.Name,
             Pod.Metadata.NamespaceProperty, cancellationToken: ct);

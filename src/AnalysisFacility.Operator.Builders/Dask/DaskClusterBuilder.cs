@@ -264,6 +264,9 @@ public static class DaskClusterBuilder
                 Containers = containers,
                 InitContainers = initContainers.Count > 0 ? initContainers : null,
                 Volumes = volumes,
+                // Without it the token helpers (non-root) cannot read the Secret's root-owned files: found when the
+                // local node first ran a scheduler pod.
+                SecurityContext = input.TokenDelivery?.FsGroup is { } fsGroup ? new V1PodSecurityContext { FsGroup = fsGroup } : null,
                 TerminationGracePeriodSeconds = terminationGraceSeconds,
                 EnableServiceLinks = false,
                 AutomountServiceAccountToken = false,

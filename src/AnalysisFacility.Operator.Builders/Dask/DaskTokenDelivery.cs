@@ -11,9 +11,11 @@ namespace AnalysisFacility.Operator.Builders.Dask;
 /// <param name="VolumeMounts">Mounts added to the Dask container.</param>
 /// <param name="InitContainers">Run before Dask starts (e.g. fetch the first token).</param>
 /// <param name="Sidecars">Run next to Dask (e.g. refresh the token before it expires).</param>
+/// <param name="FsGroup">Pod fsGroup the helpers read the root-owned token Secret through.</param>
 public sealed record DaskTokenDelivery(
     string TokenFilePath,
     IReadOnlyList<V1Volume> Volumes,
     IReadOnlyList<V1VolumeMount> VolumeMounts,
     IReadOnlyList<V1Container> InitContainers,
-    IReadOnlyList<V1Container> Sidecars);
+    IReadOnlyList<V1Container> Sidecars,
+    long? FsGroup = null);

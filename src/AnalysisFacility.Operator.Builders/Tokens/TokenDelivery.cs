@@ -19,7 +19,8 @@ public sealed record TokenPodPieces(
     V1Container RefresherContainer,
     IReadOnlyList<V1VolumeMount> MainMounts,
     IReadOnlyList<V1EnvVar> MainEnvironment,
-    string TokenFile);
+    string TokenFile,
+    long FsGroup);
 
 /// <summary>
 /// Delivery of per-user bearer tokens into pods. Secret volumes are root-owned and fsGroup makes them 0440, which
@@ -118,7 +119,7 @@ public static class TokenDelivery
         return new TokenPodPieces(volumes,
             Helper(InitContainerName, InitScript, options, helperMounts, helperEnvironment),
             Helper(RefresherContainerName, RefresherScript, options, helperMounts, helperEnvironment),
-            mainMounts, environment, TokenFile(uid));
+            mainMounts, environment, TokenFile(uid), options.FsGroup);
     }
 
     /// <summary>
@@ -128,6 +129,11 @@ public static class TokenDelivery
     public static void AddTo(V1PodSpec pod, TokenPodPieces pieces, IEnumerable<string> containerNames)
     {
         pod.Volumes = [.. pod.Volumes ?? [], .. pieces.Volumes];
+        // The helpers run as a non-root user in the fsGroup and read the root-owned Secret volume through its group:
+        // without a pod fsGroup the kubelet leaves the files root:root and the helpers get "Permission denied"
+        // (found when the local node first ran a Dask scheduler pod).
+        pod.SecurityContext ??= new V1PodSecurityContext();
+        pod.SecurityContext.FsGroup ??= pieces.FsGroup;
         pod.InitContainers = [pieces.InitContainer, .. pod.InitContainers ?? []];
         pod.Containers = [.. pod.Containers ?? [], pieces.RefresherContainer];
         var targets = containerNames.ToHashSet(StringComparer.Ordinal);

@@ -24,7 +24,7 @@ public static class DaskPlanning
         if (TokenSecretName(cluster) is not { } secretName) return null;
         var sessions = facility.Spec.Sessions;
         var pieces = TokenDelivery.BuildPodPieces(new TokenDeliveryOptions(secretName, sessions.TokenHelperImage, sessions.RunAsUser, sessions.FsGroup));
-        return new DaskTokenDelivery(pieces.TokenFile, pieces.Volumes, pieces.MainMounts, [pieces.InitContainer], [pieces.RefresherContainer]);
+        return new DaskTokenDelivery(pieces.TokenFile, pieces.Volumes, pieces.MainMounts, [pieces.InitContainer], [pieces.RefresherContainer], pieces.FsGroup);
     }
 
     /// <summary>Workers before any adaptive step: the fixed count, or the current size kept within the adaptive bounds.</summary>

@@ -3,7 +3,11 @@ using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Controllers;
+using AnalysisFacility.LocalCluster;
 using AnalysisFacility.LocalCluster.ControlPlane;
+using AnalysisFacility.LocalCluster.Node;
+using AnalysisFacility.Operator.Builders.Dask;
+using AnalysisFacility.Operator.Controllers.Dask;
 using AnalysisFacility.Operator.Dev;
 using AnalysisFacility.Operator.Hosting;
 using AnalysisFacility.Operator.Runtime.Client;
@@ -12,62 +16,120 @@ using k8s.Models;
 namespace AnalysisFacility.Operator.Cli;
 
 /// <summary>
-/// `dev`: a whole facility on this machine. Starts a local control plane (etcd, kube-apiserver,
-/// kube-controller-manager), installs the CRDs, runs the operator and applies deploy/samples. There is no kubelet, so
-/// by default dev plays its part and marks pods Running/Ready (say --no-simulate-kubelet to watch pods stay Pending).
+/// `dev`: a whole facility on this machine. Starts a local cluster (etcd, kube-apiserver, kube-controller-manager,
+/// kube-scheduler and a local node that runs pods as real processes), installs the CRDs, runs the operator and applies
+/// deploy/samples. Pods whose programs this machine lacks wait with ImageNotRunnableHere, and `--once` lists them.
+/// `--simulate-kubelet` keeps the older behaviour for machines without namespace rights: no node, pods marked Ready.
 /// </summary>
 public static class DevCommand
 {
     public const string Usage = """
-        dev [options]                 local control plane + CRDs + operator + deploy/samples (no cluster needed)
-          --samples DIR               resources to apply (default deploy/samples)
-          --once                      exit after printing the reconciled state (default: run until Ctrl-C)
-          --no-simulate-kubelet       leave pods Pending instead of marking them Ready
+        dev [options]                 local cluster (control plane + a node running pods as processes) + CRDs + operator + deploy/samples
+          --samples DIR               resources to apply: a kustomization or YAML files (default deploy/dev/samples, the samples with dummy login)
+          --once                      exit after printing the reconciled state and which pods run (default: run until Ctrl-C)
+          --simulate-kubelet          no node: mark pods Running/Ready without running them (machines without root)
+          --node-cpu N --node-memory Q --node-gpus N   what the local node offers the scheduler (default 64, 256Gi, 0)
+        dev logs NAMESPACE/POD [-c CONTAINER]   a container's output on the local node (of a running dev)
         """;
 
     public static async Task<int> RunAsync(CommandLine line)
     {
+        if (line.Positional.FirstOrDefault() == "logs") return DevLogs(line);
         var log = Logging.Create(line.Get("log-level", "AF_LOG_LEVEL", "warning")!, json: false);
         var samples = line.Get("samples", null, FindSamples())!;
+        var simulate = line.Flag("simulate-kubelet");
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
             stop.Cancel();
         };
+        // SIGTERM (kill, a service manager) stops as Ctrl-C does, so pods, mounts and namespaces are cleaned up.
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
 
-        Console.WriteLine("Starting a local control plane (etcd, kube-apiserver, kube-controller-manager) on 127.0.0.1 ...");
-        await using var plane = await LocalControlPlane.StartAsync(stop.Token);
+        LocalKubernetesCluster? cluster = null;
+        LocalControlPlane? bare = null;
+        if (simulate)
+        {
+            Console.WriteLine("Starting a local control plane (etcd, kube-apiserver, kube-controller-manager) on 127.0.0.1; pods are simulated ...");
+            bare = await LocalControlPlane.StartAsync(stop.Token);
+        }
+        else
+        {
+            if (LocalNode.WhyUnavailable() is { } why)
+            {
+                Console.Error.WriteLine($"error: {why}; run as root, or use --simulate-kubelet to mark pods Ready without running them");
+                return 2;
+            }
+            Console.WriteLine("Starting a local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) and a local node ...");
+            var capacity = NodeCapacity.OfThisMachine(
+                cpu: decimal.Parse(line.Get("node-cpu", null, "64")!, System.Globalization.CultureInfo.InvariantCulture),
+                memoryBytes: new ResourceQuantity(line.Get("node-memory", null, "256Gi")).ToInt64(),
+                gpus: line.GetInt("node-gpus", null, 0));
+            cluster = await LocalKubernetesCluster.StartAsync(log, stop.Token, new LocalNodeOptions { Capacity = capacity });
+        }
+        var plane = cluster?.Plane ?? bare!;
+        try
+        {
+            return await RunFacilityAsync(line, log, plane, cluster?.Node, samples, stop);
+        }
+        finally
+        {
+            if (cluster is not null) await cluster.DisposeAsync();
+            if (bare is not null) await bare.DisposeAsync();
+        }
+    }
+
+    private static async Task<int> RunFacilityAsync(CommandLine line, Serilog.ILogger log, LocalControlPlane plane, LocalNode? node, string samples,
+        CancellationTokenSource stop)
+    {
         using var api = new KubernetesApi(plane.AdminConfiguration());
         await CrdInstaller.InstallAsync(api, ApiTypes.All, stop.Token);
         Console.WriteLine($"Control plane ready at {plane.Server}; CRDs installed. kubectl: {Path.Combine(LocalControlPlane.BinDirectory, "kubectl")} --kubeconfig {plane.KubeconfigPath}");
 
+        var settings = new OperatorSettings { OperatorNamespace = "default" };
         var options = new OperatorHostOptions
         {
-            Settings = new OperatorSettings { OperatorNamespace = "default" },
-            ListenAddress = IPAddress.Loopback, HttpPort = 0, IssuerPort = 0,
+            Settings = settings,
+            // With a node, the operator listens on the node's bridge address too, so pods reach its issuer.
+            ListenAddress = node is null ? IPAddress.Loopback : IPAddress.Any, HttpPort = 0, IssuerPort = 0,
+            IssuerAddresses = node is null ? [] : [node.Address],
+            Dask = node is null ? null : new DaskControllerOptions
+            {
+                // The operator runs on this machine, outside the pod network's names: it reaches each scheduler at
+                // its Service address, which the node's proxy serves here.
+                SchedulerApi = c => new Uri($"http://{node.ServiceAddress(c.Metadata.NamespaceProperty, DaskNames.Scheduler(c.Metadata.Name)) ?? "0.0.0.0"}:{DaskNames.DashboardPort}/api/v1"),
+            },
         };
         await using var host = new OperatorHost(plane.AdminConfiguration(), options, log);
         var run = Task.Run(() => host.RunAsync(stop.Token));
+        while (host.IssuerEndpoint is null && !run.IsCompleted) await Task.Delay(100, stop.Token);
+        if (node is not null) await DevIssuerService.ApplyAsync(api, settings, node.Address, host.IssuerEndpoint!.Port, stop.Token);
 
         await ApplySamplesAsync(api, plane, samples, stop.Token);
-        var simulateKubelet = !line.Flag("no-simulate-kubelet");
         var started = DateTime.UtcNow;
-        var deadline = started.AddMinutes(3);
+        var deadline = started.AddMinutes(node is null ? 3 : 5);
         while (!stop.IsCancellationRequested)
         {
-            if (simulateKubelet) await MarkPendingPodsReadyAsync(api, stop.Token);
+            if (node is null) await MarkPendingPodsReadyAsync(api, stop.Token);
 
             await Task.Delay(2000, stop.Token).ContinueWith(_ => { });
             var (table, allReady, allReconciled) = await StatusTableAsync(api, stop.Token);
-            // Ready needs running programs; with pods simulated, e.g. a Dask scheduler's HTTP API never answers, and its
-            // cluster honestly reports SchedulerUnreachable. Every resource having been reconciled is what --once checks.
-            if (line.Flag("once") && (allReady || (allReconciled && DateTime.UtcNow > started.AddSeconds(60)) || DateTime.UtcNow > deadline))
+            var pods = await DevPodReport.BuildAsync(api, stop.Token);
+            // Ready needs running programs: a resource whose pods cannot run here honestly stays not Ready, with the
+            // pod report saying why. Every resource having been reconciled and the pods settled is what --once checks.
+            if (line.Flag("once") && (allReady || (allReconciled && pods.Settled && DateTime.UtcNow > started.AddSeconds(60)) || DateTime.UtcNow > deadline))
             {
                 Console.WriteLine(table);
+                Console.WriteLine();
+                Console.WriteLine(pods.Table);
                 Console.WriteLine(allReady ? "All sample resources are Ready."
-                    : allReconciled ? "Every resource is reconciled; those not Ready say why in the Reason column (no real workloads run without a kubelet)."
-                    : "Some resources were not reconciled within 3 minutes.");
+                    : allReconciled ? "Every resource is reconciled; those not Ready say why in the Reason column, and the pods above say which programs run here."
+                    : "Some resources were not reconciled in time.");
                 stop.Cancel();
                 await run;
                 return allReconciled ? 0 : 1;
@@ -75,7 +137,8 @@ public static class DevCommand
             if (!line.Flag("once"))
             {
                 Console.WriteLine(table);
-                Console.WriteLine($"metrics: {host.HttpEndpoint}metrics   (Ctrl-C stops everything)");
+                Console.WriteLine(pods.Table);
+                Console.WriteLine($"metrics: {host.HttpEndpoint}metrics   logs: dev logs NAMESPACE/POD [-c CONTAINER]   (Ctrl-C stops everything)");
                 await Task.Delay(8000, stop.Token).ContinueWith(_ => { });
             }
         }
@@ -83,17 +146,66 @@ public static class DevCommand
         return 0;
     }
 
+    private static int DevLogs(CommandLine line)
+    {
+        var pod = line.Positional.Skip(1).FirstOrDefault() ?? throw new ArgumentException("dev logs NAMESPACE/POD [-c CONTAINER]");
+        var logs = NodeLogs.Find(pod);
+        if (logs.Count == 0)
+        {
+            Console.Error.WriteLine($"error: no pod {pod} runs on a local node of this machine");
+            return 1;
+        }
+        var container = line.Get("c") ?? line.Get("container");
+        if (container is null && logs.Count > 1) throw new ArgumentException($"pod {pod} has several containers; choose one with -c ({string.Join(", ", logs.Keys)})");
+        var file = container is null ? logs.Values.Single() : logs.TryGetValue(container, out var f) ? f
+            : throw new ArgumentException($"pod {pod} has no container {container} ({string.Join(", ", logs.Keys)})");
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        stream.CopyTo(Console.OpenStandardOutput());
+        return 0;
+    }
+
+    /// <summary>Where dev keeps the data of its facility (the sample user store's source directory).</summary>
+    public const string DevDataDirectory = "/var/lib/af-dev";
+
     private static string FindSamples()
     {
         var directory = new DirectoryInfo(Environment.CurrentDirectory);
-        while (directory is not null && !Directory.Exists(Path.Combine(directory.FullName, "deploy", "samples"))) directory = directory.Parent;
-        return directory is null ? "deploy/samples" : Path.Combine(directory.FullName, "deploy", "samples");
+        while (directory is not null && !Directory.Exists(Path.Combine(directory.FullName, "deploy", "dev", "samples"))) directory = directory.Parent;
+        return directory is null ? "deploy/dev/samples" : Path.Combine(directory.FullName, "deploy", "dev", "samples");
+    }
+
+    /// <summary>The resources of a samples directory: its kustomization when it has one (the dev overlay), else its YAML files.</summary>
+    private static async Task<string> ReadSamplesAsync(string samples, string kubectl, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(Path.Combine(samples, "kustomization.yaml")))
+        {
+            return string.Join("\n---\n", Directory.GetFiles(samples, "*.yaml").OrderBy(f => f, StringComparer.Ordinal).Select(File.ReadAllText));
+        }
+        var (exitCode, output, error) = await RunKubectlAsync(kubectl, ["kustomize", samples], null, cancellationToken);
+        if (exitCode != 0) throw new ArgumentException($"kubectl kustomize {samples} failed: {error}");
+        return output;
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunKubectlAsync(string kubectl, IEnumerable<string> arguments, string? input,
+        CancellationToken cancellationToken)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(kubectl, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = input is not null };
+        using var process = System.Diagnostics.Process.Start(info)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        return (process.ExitCode, await output, await error);
     }
 
     private static async Task ApplySamplesAsync(KubernetesApi api, LocalControlPlane plane, string samples, CancellationToken cancellationToken)
     {
-        var files = Directory.GetFiles(samples, "*.yaml").OrderBy(f => f).ToList();
-        var text = string.Join("\n---\n", files.Select(File.ReadAllText));
+        var kubectl = Path.Combine(LocalControlPlane.BinDirectory, "kubectl");
+        var text = await ReadSamplesAsync(samples, kubectl, cancellationToken);
         var namespaces = System.Text.RegularExpressions.Regex.Matches(text, @"(?m)^\s+namespace:\s*([a-z0-9-]+)\s*$").Select(m => m.Groups[1].Value).Distinct();
         foreach (var ns in namespaces)
         {
@@ -115,15 +227,14 @@ public static class DevCommand
                 }, cancellationToken));
             }
         }
-        var kubectl = Path.Combine(LocalControlPlane.BinDirectory, "kubectl");
-        foreach (var file in files)
+        // The overlay keeps the user store's source under dev's own directory; dev makes it (never anything outside it).
+        foreach (var source in System.Text.RegularExpressions.Regex.Matches(text, @"(?m)^\s+sourcePath:\s*(\S+)\s*$").Select(m => m.Groups[1].Value)
+                     .Where(p => p.StartsWith(DevDataDirectory + "/", StringComparison.Ordinal)))
         {
-            var info = new System.Diagnostics.ProcessStartInfo(kubectl, ["--kubeconfig", plane.KubeconfigPath, "apply", "-f", file]) { RedirectStandardOutput = true, RedirectStandardError = true };
-            using var process = System.Diagnostics.Process.Start(info)!;
-            var output = await process.StandardOutput.ReadToEndAsync(cancellationToken) + await process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
-            Console.Write(output);
+            Directory.CreateDirectory(source);
         }
+        var (_, output, error) = await RunKubectlAsync(kubectl, ["--kubeconfig", plane.KubeconfigPath, "apply", "-f", "-"], text, cancellationToken);
+        Console.Write(output + error);
     }
 
     private static async Task IgnoreConflictAsync(Func<Task> create)

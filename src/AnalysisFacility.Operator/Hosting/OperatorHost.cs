@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using AnalysisFacility.Operator.Controllers;
+using AnalysisFacility.Operator.Controllers.Dask;
 using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Runtime.Hosting;
 using AnalysisFacility.Operator.Runtime.Leader;
@@ -38,6 +39,10 @@ public sealed record OperatorHostOptions
     /// <summary>PEM certificate and key for the issuer listener; a self-signed one is made when absent.</summary>
     public string? IssuerCertificatePath { get; init; }
     public string? IssuerKeyPath { get; init; }
+    /// <summary>Knobs of the Dask controller (`dev` reaches schedulers through the local node's Service addresses).</summary>
+    public DaskControllerOptions? Dask { get; init; }
+    /// <summary>Extra names the self-signed issuer certificate is valid for (e.g. the address pods reach it at in `dev`).</summary>
+    public IReadOnlyList<IPAddress> IssuerAddresses { get; init; } = [];
 }
 
 /// <summary>
@@ -66,7 +71,7 @@ public sealed class OperatorHost : IAsyncDisposable
             }
             : null;
         Manager = new OperatorManager(_api, new ManagerOptions { Namespaces = options.Settings.Namespaces, LeaderElection = leader }, log);
-        OperatorSetup.Register(Manager, options.Settings, Issuers, log);
+        OperatorSetup.Register(Manager, options.Settings, Issuers, log, options.Dask);
         IssuerCertificate = LoadOrCreateCertificate(options);
     }
 
@@ -137,6 +142,7 @@ public sealed class OperatorHost : IAsyncDisposable
         names.AddDnsName("localhost");
         names.AddDnsName(options.Settings.IssuerServiceHost);
         names.AddIpAddress(IPAddress.Loopback);
+        foreach (var address in options.IssuerAddresses) names.AddIpAddress(address);
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1));

@@ -176,7 +176,7 @@ public sealed class DaskClusterBuilderTests
             [new V1Volume { Name = "token", EmptyDir = new V1EmptyDirVolumeSource() }],
             [new V1VolumeMount { Name = "token", MountPath = "/var/run/tokens" }],
             [new V1Container { Name = "token-init", Image = "busybox:1.36" }],
-            [new V1Container { Name = "token-refresh", Image = "busybox:1.36" }]);
+            [new V1Container { Name = "token-refresh", Image = "busybox:1.36" }], FsGroup: 100);
         var objects = Build(Cluster(s => s.User = "alice@unl.edu"), Input(token: delivery));
 
         foreach (var pod in new[] { objects.SchedulerDeployment.Spec.Template.Spec, objects.WorkerDeployment.Spec.Template.Spec })
@@ -187,6 +187,7 @@ public sealed class DaskClusterBuilderTests
             pod.Volumes.Should().Contain(v => v.Name == "token");
             pod.InitContainers.Should().ContainSingle(c => c.Name == "token-init");
             pod.Containers.Should().Contain(c => c.Name == "token-refresh");
+            pod.SecurityContext.FsGroup.Should().Be(100, "the helpers read the root-owned token Secret through the pod's group");
         }
         objects.WorkerDeployment.Metadata.Labels[Labels.User].Should().Be("alice-unl.edu");
 

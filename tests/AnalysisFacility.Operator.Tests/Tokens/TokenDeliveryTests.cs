@@ -94,4 +94,16 @@ public sealed class TokenDeliveryTests
         pod.Containers[1].Env.Should().BeNull();
         pod.Volumes.Should().HaveCount(3);
     }
+
+    [Fact]
+    public void A_pod_that_gets_the_token_helpers_gets_the_fsGroup_they_read_the_Secret_through()
+    {
+        var pod = new V1PodSpec { Containers = [new V1Container { Name = "scheduler" }] };
+        TokenDelivery.AddTo(pod, Pieces(), ["scheduler"]);
+        pod.SecurityContext.FsGroup.Should().Be(100, "the helpers run as uid 1000, group 100 and the Secret's files are root-owned 0440");
+
+        var own = new V1PodSpec { SecurityContext = new V1PodSecurityContext { FsGroup = 42 }, Containers = [new V1Container { Name = "scheduler" }] };
+        TokenDelivery.AddTo(own, Pieces(), ["scheduler"]);
+        own.SecurityContext.FsGroup.Should().Be(42, "a pod's own fsGroup is kept");
+    }
 }
