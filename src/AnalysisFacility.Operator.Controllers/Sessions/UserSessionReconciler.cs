@@ -73,6 +73,11 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
             return result;
         }
 
+        if (plan.DaskLimits?.CapMessage is { } capped)
+        {
+            await manager.Events.RecordAsync(session, EventRecorder.Normal, "DaskCapped", capped, cancellationToken);
+        }
+
         // The pod's supporting objects do not depend on each other: written side by side, a session starts in two
         // round trips to the API server (everything else, then the pod) instead of one per object.
         var objects = plan.Build.Objects!;
@@ -234,6 +239,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         Pod = pod,
         Store = plan?.Build.Objects?.Store,
         DaskSchedulerAddress = plan?.DaskSchedulerAddress,
+        DaskLimits = plan?.Build.Succeeded == true ? plan.DaskLimits : null,
     };
 
     /// <summary>Replaces reason and message of a condition the derivation produced (keeping its status and transition time).</summary>
