@@ -24,7 +24,8 @@ public static class CrdGenerator
         var properties = Map(
             ("apiVersion", Map(("type", "string"), ("description", "APIVersion defines the versioned schema of this representation of an object."))),
             ("kind", Map(("type", "string"), ("description", "Kind is a string value representing the REST resource this object represents."))),
-            ("metadata", Map(("description", "Standard object metadata (name, namespace, labels, annotations)."), ("type", "object"))),
+            // metadata takes nothing but its type (the API server refuses a description; kubectl explain shows ObjectMeta's own).
+            ("metadata", Map(("type", "object"))),
             ("spec", WithDescription(SchemaForProperty(spec, isRoot: true), $"Desired state of the {resource.Kind}, written by its user.")));
         if (status is not null)
         {
