@@ -70,7 +70,7 @@ public sealed class OperatorHost : IAsyncDisposable
                 LeaseDuration = options.LeaseDuration, RenewDeadline = options.RenewDeadline, RetryPeriod = options.RetryPeriod,
             }
             : null;
-        Manager = new OperatorManager(_api, new ManagerOptions { Namespaces = options.Settings.Namespaces, LeaderElection = leader }, log);
+        Manager = new OperatorManager(_api, new ManagerOptions { Namespaces = options.Settings.Namespaces, LeaderElection = leader, Claims = OperatorSetup.Claims }, log);
         OperatorSetup.Register(Manager, options.Settings, Issuers, log);
         IssuerCertificate = LoadOrCreateCertificate(options);
     }
