@@ -255,7 +255,8 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
         await Api.CreateAsync(type, Facility("store-a", "shared-store"), CancellationToken.None);
         await Eventually.TrueAsync(async () => await Api.GetAsync(claims, ns, "shared-store", CancellationToken.None) is not null,
             TimeSpan.FromSeconds(60), "the first facility's store claim");
-        var before = (await Api.GetAsync(claims, ns, "shared-store", CancellationToken.None))!["metadata"]!["resourceVersion"]!.GetValue<string>();
+        // What the first facility applied (kube-controller-manager still binds the claim, so its resourceVersion moves).
+        var before = (await Api.GetAsync(claims, ns, "shared-store", CancellationToken.None))!["metadata"]!["annotations"]![Operator.Runtime.Apply.Applier.HashAnnotation]!.GetValue<string>();
 
         // The second facility names the same claim: refused, naming the first; the first one's claim is not written.
         await Api.CreateAsync(type, Facility("store-b", "shared-store"), CancellationToken.None);
@@ -268,7 +269,8 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
         ready!.Status.Should().Be("False");
         ready.Message.Should().Contain("PersistentVolumeClaim").And.Contain("shared-store").And.Contain("AnalysisFacility 'store-a'");
         var claim = (await Api.GetAsync(claims, ns, "shared-store", CancellationToken.None))!;
-        claim["metadata"]!["resourceVersion"]!.GetValue<string>().Should().Be(before, "the other facility's claim is never written");
+        claim["metadata"]!["annotations"]![Operator.Runtime.Apply.Applier.HashAnnotation]!.GetValue<string>().Should().Be(before, "the other facility's claim is never written");
+        claim["spec"]!["volumeName"]!.GetValue<string>().Should().Be(new FacilityNames("store-a").StoreVolume(ns));
         claim["metadata"]!["labels"]!["analysisfacility.io/facility"]!.GetValue<string>().Should().Be("store-a");
         (await FacilityKit.EventsAsync(Api, ns)).Should().Contain(e => e.Reason == FacilityPlanning.NameInUseReason && e.InvolvedObject.Name == "store-b");
 
