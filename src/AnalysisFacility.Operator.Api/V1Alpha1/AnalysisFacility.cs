@@ -451,6 +451,9 @@ public sealed class StoreUserMapping
 
     [Doc("Directory name in the store (e.g. the CMS user name).")]
     [Required, Pattern(Patterns.StoreName)] public string StoreName { get; set; } = "";
+
+    [Doc("Other hub users who may mount this directory (read-write) by naming it in UserSession.spec.storeName; nobody else may.")]
+    [Items(Unique = true, MaxItems = 256)] public List<string> SharedWith { get; set; } = [];
 }
 
 public sealed class XCacheReference
@@ -493,6 +496,9 @@ public sealed class SessionDefaults
 
     [Doc("Isolate session pods with a NetworkPolicy that allows only the facility's services, DNS and the outside world.")]
     [Default(true)] public bool NetworkPolicy { get; set; } = true;
+
+    [Doc("Most NVIDIA GPUs one session may ask for (profiles included); 0 for a facility whose nodes have no GPUs. No limit when unset.")]
+    [Range(Minimum = 0, Maximum = 16)] public int? MaxGpus { get; set; }
 }
 
 public sealed class AnalysisFacilityStatus : ResourceStatus

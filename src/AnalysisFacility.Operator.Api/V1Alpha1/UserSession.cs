@@ -42,7 +42,7 @@ public sealed class UserSessionSpec
     [Doc("A Dask cluster for this session (a DaskCluster owned by the session).")]
     public SessionDask? Dask { get; set; }
 
-    [Doc("Store directory name, overriding the facility's user mapping.")]
+    [Doc("Store directory name, overriding the facility's user mapping. A directory the mapping gives to another user is refused unless that entry's sharedWith lists this user; the nobody directory is refused.")]
     [Pattern(Patterns.StoreName)] public string? StoreName { get; set; }
 
     [Doc("Stop the session this long after it was created (duration, e.g. 12h). The facility's culling applies as well.")]
@@ -72,7 +72,7 @@ public sealed class SessionDask
     [Doc("Fewest workers when scaling adaptively.")]
     [Default(0), Range(Minimum = 0, Maximum = 10000)] public int Minimum { get; set; }
 
-    [Doc("Most workers (capped by the facility's maxWorkersPerCluster).")]
+    [Doc("Most workers, at least minimum. Capped by the facility's spec.dask.maxWorkersPerCluster; the DaskLimits condition reports a cap.")]
     [Default(10), Range(Minimum = 0, Maximum = 10000)] public int Maximum { get; set; } = 10;
 }
 

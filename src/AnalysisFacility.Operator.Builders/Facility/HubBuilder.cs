@@ -50,6 +50,14 @@ public static class HubBuilder
             if (!names.Add(profile.Name)) errors.Add($"spec.hub.profiles has the name '{profile.Name}' twice; profile names must be unique");
         }
         if (hub.Profiles.Count(p => p.Default) > 1) errors.Add("spec.hub.profiles marks more than one profile as default; mark at most one");
+        if (spec.Sessions.MaxGpus is { } maxGpus)
+        {
+            foreach (var profile in hub.Profiles.Where(p => p.Gpus > maxGpus))
+            {
+                errors.Add($"spec.hub.profiles '{profile.Name}' asks for {profile.Gpus} GPU(s) but spec.sessions.maxGpus is {maxGpus}"
+                           + (maxGpus == 0 ? " (the facility has no GPUs)" : "") + "; lower the profile's gpus or raise maxGpus");
+            }
+        }
         foreach (var (field, value) in new[] { ("timeout", hub.Culling.Timeout), ("every", hub.Culling.Every), ("maxAge", hub.Culling.MaxAge) })
         {
             try { Durations.ToSeconds(value); }

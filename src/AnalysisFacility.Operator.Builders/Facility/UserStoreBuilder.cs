@@ -138,10 +138,25 @@ public static class StoreMapping
         var at = user.IndexOf('@');
         if (at <= 0) return null;
         var localPart = user[..at];
-        if (!System.Text.RegularExpressions.Regex.IsMatch(localPart, Patterns.StoreName) || localPart == store.NobodyDirectory) return null;
-        // A name claimed by another user in the explicit list is not handed to someone else by the fallback.
-        return store.Users.Any(u => u.StoreName == localPart) ? null : localPart;
+        return LocalPartDirectory(store, localPart);
     }
+
+    /// <summary>
+    /// The directory an e-mail local part maps to by the fallback, or null: not a directory name, the nobody directory,
+    /// or a name the explicit list gives to a user (never handed to someone else by the fallback).
+    /// </summary>
+    public static string? LocalPartDirectory(UserStoreSpec store, string localPart) =>
+        !System.Text.RegularExpressions.Regex.IsMatch(localPart, Patterns.StoreName) || localPart == store.NobodyDirectory
+        || store.Users.Any(u => u.StoreName == localPart)
+            ? null
+            : localPart;
+
+    /// <summary>Whether a mapping entry is the entry of the user with this name or e-mail (e-mails compare case-insensitively).</summary>
+    public static bool IsUser(StoreUserMapping entry, string userName, string? email) => Matches(entry.User, userName, email);
+
+    /// <summary>Whether a user name from the mapping (an entry's user or sharedWith) names this user.</summary>
+    public static bool Matches(string mapped, string userName, string? email) =>
+        mapped == userName || (email is not null && string.Equals(mapped, email, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>What a session of <paramref name="user"/> mounts: its own directory read-write, else the nobody directory read-only.</summary>
     public static StoreAssignment Resolve(UserStoreSpec store, string user)

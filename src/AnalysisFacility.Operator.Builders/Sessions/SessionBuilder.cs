@@ -60,6 +60,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
         if (errors.Count > 0 || facility is null) return new SessionBuildResult(null, errors);
         SessionValidation.ValidateStoreName(context.StoreName, errors);
         var profile = SessionProfiles.Resolve(session.Spec, facility.Spec, errors);
+        if (profile is not null) SessionContradictions.Check(session, facility, profile, errors);
         if (errors.Count > 0 || profile is null) return new SessionBuildResult(null, errors);
 
         var sessionName = session.Metadata.Name;

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Facility;
 using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Sessions;
@@ -131,8 +132,6 @@ public static class SessionValidation
 /// <summary>Where a session's store directory comes from.</summary>
 public static class SessionStore
 {
-    private static readonly Regex ValidStoreName = new(Patterns.StoreName, RegexOptions.CultureInvariant);
-
     /// <summary>
     /// The user's store directory: spec.storeName, else the facility mapping entry for the user name, else (when
     /// mapByEmailLocalPart) the local part of the e-mail (or of an e-mail-style user name), else null (nobody directory).
@@ -152,8 +151,8 @@ public static class SessionStore
         if (!store.MapByEmailLocalPart) return null;
         var email = user.Email ?? (user.Name.Contains('@') ? user.Name : null);
         if (email is null) return null;
-        var localPart = email[..email.IndexOf('@')];
-        // A local part that is no valid directory name (e.g. "a+b") gets the nobody directory rather than a refusal.
-        return ValidStoreName.IsMatch(localPart) ? localPart : null;
+        // A local part that is no valid directory name (e.g. "a+b"), the nobody directory or another user's mapped
+        // directory gets the nobody directory rather than a refusal.
+        return StoreMapping.LocalPartDirectory(store, email[..email.IndexOf('@')]);
     }
 }

@@ -19,6 +19,8 @@ public sealed record SessionObservation
     /// <summary>The store directory the pod mounts (null Enabled=false when the facility has no store).</summary>
     public SessionStorePlacement? Store { get; init; }
     public string? DaskSchedulerAddress { get; init; }
+    /// <summary>The bounds of the session's Dask cluster (null without one); a cap by the facility is reported.</summary>
+    public SessionDaskLimits? DaskLimits { get; init; }
     /// <summary>The session is being deleted.</summary>
     public bool Deleting { get; init; }
     /// <summary>
@@ -35,6 +37,8 @@ public static class SessionConditions
     public const string StorageMounted = "StorageMounted";
     public const string ServerReady = "ServerReady";
     public const string ServerUpToDate = "ServerUpToDate";
+    /// <summary>Informational: False when the facility capped the session's Dask maximum (the session stays usable).</summary>
+    public const string DaskLimits = "DaskLimits";
     public const string Ready = "Ready";
 
     public const string PhasePending = "Pending";
@@ -100,6 +104,11 @@ public static class SessionConditions
         // Informational: a pending configuration never makes a working session unready.
         if (observation.RestartPending is { } pending) Make(ServerUpToDate, false, "RestartPending", pending);
         else Make(ServerUpToDate, true, "UpToDate", "The notebook pod has the current configuration.");
+        if (observation.DaskLimits is { } limits)
+        {
+            if (limits.CapMessage is { } capped) Make(DaskLimits, false, "CappedByFacility", capped);
+            else Make(DaskLimits, true, "WithinLimits", $"The session's Dask cluster scales between {limits.Minimum} and {limits.Maximum} workers.");
+        }
 
         string phase;
         if (observation.Deleting)

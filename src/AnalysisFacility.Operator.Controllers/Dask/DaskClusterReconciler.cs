@@ -26,6 +26,8 @@ public static class DaskConditions
     public const string TlsReady = "TlsReady";
     public const string TokenReady = "TokenReady";
     public const string ExternalRouteReady = "ExternalRouteReady";
+    /// <summary>The API server refused the IngressRouteTCP (ExternalRouteReady=False).</summary>
+    public const string RouteRejected = "RouteRejected";
     public const string AutoscalerReady = "AutoscalerReady";
 
     public const string InvalidSpec = "InvalidSpec";
@@ -285,7 +287,18 @@ internal sealed class DaskClusterReconciler(
         var current = await manager.Api.GetAsync(RouteType, ns, routeName, cancellationToken);
         if (current is null || !Applier.Matches(desired, current))
         {
-            await manager.Applier.ApplyAsync(route, cluster, cancellationToken);
+            try
+            {
+                await manager.Applier.ApplyAsync(route, cluster, cancellationToken);
+            }
+            catch (KubernetesApiException e) when (!e.IsConflict)
+            {
+                // The condition follows what the API server did with the route: refused (e.g. by the installed Traefik CRD's
+                // schema) is not routed, and the rest of the cluster still works.
+                set(DaskConditions.ExternalRouteReady, false, DaskConditions.RouteRejected,
+                    $"The API server refused IngressRouteTCP {routeName}, so {objects.Addresses.External} is not routed: {e.ApiMessage}");
+                return true;
+            }
         }
         set(DaskConditions.ExternalRouteReady, true, "Routed", $"{objects.Addresses.External} is routed by SNI to the scheduler.");
         return true;

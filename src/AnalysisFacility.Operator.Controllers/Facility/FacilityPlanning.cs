@@ -74,6 +74,8 @@ public static class FacilityPlanning
     public const string IssuerReadyCondition = "IssuerReady";
     public const string InvalidSpecReason = "InvalidSpec";
     public const string ApplyFailedReason = "ApplyFailed";
+    /// <summary>An object the facility would write exists and is another facility's, or was not made by the operator.</summary>
+    public const string NameInUseReason = "NameInUse";
     public const string SpawnerModuleKey = "analysisfacility_spawner.py";
 
     private static readonly Lazy<string> SpawnerModule = new(() =>
@@ -224,7 +226,8 @@ public static class FacilityPlanning
     /// are dropped; lastTransitionTime only moves when a status flips, so the same observation gives the same status.
     /// </summary>
     public static AnalysisFacilityStatus Status(AF facility, IReadOnlyList<ComponentObjects> components, Func<WorkloadReference, WorkloadState> observe,
-        IssuerOutcome issuer, IReadOnlyList<string> specErrors, DateTime now, IReadOnlyList<string>? applyErrors = null)
+        IssuerOutcome issuer, IReadOnlyList<string> specErrors, DateTime now, IReadOnlyList<string>? applyErrors = null,
+        IReadOnlyList<string>? namesInUse = null)
     {
         var generation = facility.Metadata.Generation;
         var conditions = (facility.Status?.Conditions ?? []).Select(Clone).ToList();
@@ -245,6 +248,11 @@ public static class FacilityPlanning
         if (specErrors.Count > 0)
         {
             Conditions.Set(conditions, Conditions.Ready, false, InvalidSpecReason, string.Join("; ", specErrors), generation, now);
+            phase = "Failed";
+        }
+        else if (namesInUse is { Count: > 0 })
+        {
+            Conditions.Set(conditions, Conditions.Ready, false, NameInUseReason, string.Join("; ", namesInUse), generation, now);
             phase = "Failed";
         }
         else if (applyErrors is { Count: > 0 })

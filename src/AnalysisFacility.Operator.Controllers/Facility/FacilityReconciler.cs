@@ -3,6 +3,7 @@ using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Certificates;
 using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Builders.Facility;
+using AnalysisFacility.Operator.Runtime.Apply;
 using AnalysisFacility.Operator.Runtime.Cache;
 using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Runtime.Controllers;
@@ -87,6 +88,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         var components = FacilityPlanning.Plan(facility, context, [.. tokenObjects, caSecret]);
 
         var applyErrors = new List<string>();
+        var namesInUse = new List<string>();
         var claimRetention = await SupportsClaimRetentionAsync(cancellationToken);
         foreach (var component in components.Where(c => c.Enabled && c.IsValid && c.Component != FacilityLabels.TokensComponent))
         {
@@ -98,6 +100,11 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
                 try
                 {
                     await manager.Applier.ApplyAsync(obj, FacilityPlanning.NeedsOwnerReference(obj) ? facility : null, cancellationToken);
+                }
+                catch (NameInUseException e)
+                {
+                    // Another facility's object, or one the operator never made: never written, reported by name.
+                    namesInUse.Add(e.Message);
                 }
                 catch (KubernetesApiException e) when (!e.IsConflict)
                 {
@@ -124,13 +131,17 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         {
             await manager.Events.RecordAsync(facility, EventRecorder.Warning, issuer.Reason, issuer.Message, cancellationToken);
         }
+        if (namesInUse.Count > 0)
+        {
+            await manager.Events.RecordAsync(facility, EventRecorder.Warning, FacilityPlanning.NameInUseReason, string.Join("; ", namesInUse), cancellationToken);
+        }
         if (applyErrors.Count > 0)
         {
             await manager.Events.RecordAsync(facility, EventRecorder.Warning, FacilityPlanning.ApplyFailedReason, string.Join("; ", applyErrors), cancellationToken);
         }
 
         var status = FacilityPlanning.Status(facility, components, w => children.Observe(ns, w), issuer,
-            specErrors, now.UtcDateTime, applyErrors);
+            specErrors, now.UtcDateTime, applyErrors, namesInUse);
         await manager.Status.UpdateAsync(facility, status, cancellationToken);
         return result;
     }
@@ -232,16 +243,13 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         {
             if (DataRetention.IsRetained(pv))
             {
-                // Keep the data; drop our tracking labels so the volume is no longer the facility's (a new facility re-adopts it).
+                // Keep the data; drop the tracking labels so no cache follows the volume any more, but keep whose it was (and
+                // its retain annotation): a facility of the same name and namespace re-adopts it, no other facility writes it.
                 var patch = new JsonObject
                 {
                     ["metadata"] = new JsonObject
                     {
-                        ["labels"] = new JsonObject
-                        {
-                            [Labels.ManagedBy] = null, [Labels.Facility] = null,
-                            [FacilityLabels.Component] = null, [FacilityLabels.FacilityNamespace] = null,
-                        },
+                        ["labels"] = new JsonObject { [Labels.ManagedBy] = null, [FacilityLabels.Component] = null },
                     },
                 };
                 await children.Api.PatchAsync(type, null, pv.Metadata.Name, patch.ToJsonString(), KubernetesApi.MergePatch, cancellationToken);

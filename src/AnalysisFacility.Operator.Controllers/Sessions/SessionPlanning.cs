@@ -23,7 +23,7 @@ public sealed record StoredToken(DateTimeOffset? IssuedAt, DateTimeOffset? Expir
 
 /// <summary>The objects of one session and the facts the reconciler needs about them.</summary>
 public sealed record SessionPlan(SessionBuildResult Build, string? StoreName, string TokenStoreName, string TokenSecretName,
-    DaskCluster? Dask, string? DaskSchedulerAddress);
+    DaskCluster? Dask, string? DaskSchedulerAddress, SessionDaskLimits? DaskLimits = null);
 
 /// <summary>
 /// Pure planning shared by the reconciler and `render`: which objects a session has, its token request, its
@@ -72,7 +72,8 @@ public static class SessionPlanning
         }
         // A user without a store directory gets the scopes of the nobody directory, the one they see (read-only).
         var tokenStore = storeName ?? facility.Spec.UserStore.NobodyDirectory;
-        return new SessionPlan(build, storeName, tokenStore, tokenSecret, dask, schedulerAddress);
+        var daskLimits = session.Spec.Dask is { Enabled: true } enabled ? SessionDaskLimits.Resolve(enabled, facility.Spec.Dask, facility.Metadata.Name) : null;
+        return new SessionPlan(build, storeName, tokenStore, tokenSecret, dask, schedulerAddress, daskLimits);
     }
 
     public static DaskCluster BuildDaskCluster(UserSession session, AF facility, SessionDask spec)
@@ -80,7 +81,7 @@ public static class SessionPlanning
         var name = DaskClusterName(session.Metadata.Name);
         var labels = Labels.For(SessionBuilder.Application, session.Metadata.Name, "dask", facility.Metadata.Name);
         labels[Labels.User] = Labels.SafeValue(session.Spec.User.Name);
-        var maximum = Math.Min(spec.Maximum, facility.Spec.Dask.MaxWorkersPerCluster);
+        var limits = SessionDaskLimits.Resolve(spec, facility.Spec.Dask, facility.Metadata.Name);
         var cluster = new DaskCluster
         {
             ApiVersion = $"{ApiGroup.Group}/{ApiGroup.Version}",
@@ -89,7 +90,7 @@ public static class SessionPlanning
             {
                 FacilityRef = facility.Metadata.Name,
                 User = session.Spec.User.Name,
-                Adaptive = new DaskAdaptiveSpec { Minimum = Math.Min(spec.Minimum, maximum), Maximum = maximum },
+                Adaptive = new DaskAdaptiveSpec { Minimum = limits.Minimum, Maximum = limits.Maximum },
             },
         };
         Applier.SetControllerReference(cluster, session);

@@ -29,6 +29,9 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
     /// <summary>How often a session whose facility or signing key is missing looks again (watches usually come first).</summary>
     public static readonly TimeSpan WaitRetry = TimeSpan.FromSeconds(30);
 
+    /// <summary>Ready=False reason when an object the session needs exists and is not the operator's.</summary>
+    public const string NameInUseReason = "NameInUse";
+
     public async Task<ReconcileResult> ReconcileAsync(UserSession session, CancellationToken cancellationToken)
     {
         if (session.Metadata.DeletionTimestamp is not null) return ReconcileResult.Done; // GC removes what it owns
@@ -73,6 +76,11 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
             return result;
         }
 
+        if (plan.DaskLimits?.CapMessage is { } capped)
+        {
+            await manager.Events.RecordAsync(session, EventRecorder.Normal, "DaskCapped", capped, cancellationToken);
+        }
+
         // The pod's supporting objects do not depend on each other: written side by side, a session starts in two
         // round trips to the API server (everything else, then the pod) instead of one per object.
         var objects = plan.Build.Objects!;
@@ -93,11 +101,25 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
             writes.Add(manager.Applier.DeleteAsync(manager.Api.Types.For<V1NetworkPolicy>(), ns, SessionNames.Server(session.Metadata.Name), cancellationToken));
         }
         // The pod comes last: its service account must exist before admission accepts it.
-        await Task.WhenAll(writes);
-        var token = await tokenTask;
+        TokenOutcome token;
+        PodOutcome pod;
+        try
+        {
+            await Task.WhenAll(writes);
+            token = await tokenTask;
+            pod = await ReconcilePodAsync(session, objects.Pod, cancellationToken);
+        }
+        catch (NameInUseException e)
+        {
+            // An object of the session's name that is not the operator's (e.g. a DaskCluster made by hand): never written.
+            await manager.Events.RecordAsync(session, EventRecorder.Warning, NameInUseReason, e.Message, cancellationToken);
+            var stored = SessionPlanning.ReadStoredToken(children.Secrets.Get(new ObjectKey(ns, plan.TokenSecretName)));
+            var blocked = SessionConditions.Derive(Observe(session, plan, stored, CurrentPod(session), []), session.Status, now.UtcDateTime);
+            Override(blocked, SessionConditions.Ready, NameInUseReason, e.Message, onlyIfFalse: true);
+            await manager.Status.UpdateAsync(session, blocked, cancellationToken);
+            return result.Merge(ReconcileResult.After(WaitRetry));
+        }
         result = result.Merge(token.Requeue);
-
-        var pod = await ReconcilePodAsync(session, objects.Pod, cancellationToken);
 
         var observation = Observe(session, plan, token.Stored, pod.Pod, []) with { RestartPending = pod.RestartPending };
         var status = SessionConditions.Derive(observation, session.Status, now.UtcDateTime);
@@ -234,6 +256,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         Pod = pod,
         Store = plan?.Build.Objects?.Store,
         DaskSchedulerAddress = plan?.DaskSchedulerAddress,
+        DaskLimits = plan?.Build.Succeeded == true ? plan.DaskLimits : null,
     };
 
     /// <summary>Replaces reason and message of a condition the derivation produced (keeping its status and transition time).</summary>

@@ -26,6 +26,13 @@ public enum ApplyOutcome { Unchanged, Applied }
 /// </remarks>
 public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMetrics metrics, ILogger log, string fieldManager = Applier.DefaultFieldManager)
 {
+    /// <summary>
+    /// When set, an object that exists under the desired name but is not ours (<see cref="ObjectClaim.Decide"/>) is never
+    /// written: <see cref="ApplyAsync"/> throws <see cref="NameInUseException"/>. A name missing from the cache is looked
+    /// up once (the caches hold only what the operator labels), so a steady state still makes no call.
+    /// </summary>
+    public ClaimRules? Claims { get; init; }
+
     public const string DefaultFieldManager = "analysisfacility-operator";
     public const string HashAnnotation = "analysisfacility.io/applied-hash";
 
@@ -52,6 +59,16 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
         {
             metrics.AppliesSkipped.WithLabels(desired.Kind).Inc();
             return ApplyOutcome.Unchanged;
+        }
+
+        if (Claims is { } rules)
+        {
+            var liveMetadata = cached is not null
+                ? ClientJson.ToNode(cached)["metadata"] as JsonObject
+                : (await api.GetAsync(type, key.Namespace, key.Name, cancellationToken))?["metadata"] as JsonObject;
+            var decision = ObjectClaim.Decide(liveMetadata, desired.Metadata.Labels as IReadOnlyDictionary<string, string>
+                ?? desired.Metadata.Labels?.ToDictionary(), owner?.Metadata.Uid, rules);
+            if (!decision.Allowed) throw new NameInUseException(desired.Kind, key.Namespace, key.Name, decision.Holder!);
         }
 
         var live = await api.ApplyUtf8Async(type, key.Namespace, key.Name, WithAppliedHash(desired, hash), fieldManager, force: true, cancellationToken);

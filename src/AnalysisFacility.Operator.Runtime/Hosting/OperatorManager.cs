@@ -21,6 +21,8 @@ public sealed record ManagerOptions
     public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
     /// <summary>An informer that has heard nothing from the API server for this long makes /healthz fail.</summary>
     public TimeSpan StaleWatchThreshold { get; init; } = TimeSpan.FromMinutes(7);
+    /// <summary>How the Applier recognises objects that are not its own (never written); null writes any object of the name.</summary>
+    public ClaimRules? Claims { get; init; }
 }
 
 /// <summary>
@@ -45,7 +47,7 @@ public sealed class OperatorManager
         _log = log;
         Metrics = new OperatorMetrics();
         Caches = new CacheRegistry();
-        Applier = new Applier(api, Caches, Metrics, log);
+        Applier = new Applier(api, Caches, Metrics, log) { Claims = options.Claims };
         Status = new StatusWriter(api, Caches);
         Events = new EventRecorder(api, log);
         api.Calls.CallMade += (verb, _) =>

@@ -24,11 +24,12 @@ public static class CrdGenerator
         var properties = Map(
             ("apiVersion", Map(("type", "string"), ("description", "APIVersion defines the versioned schema of this representation of an object."))),
             ("kind", Map(("type", "string"), ("description", "Kind is a string value representing the REST resource this object represents."))),
+            // metadata takes nothing but its type (the API server refuses a description; kubectl explain shows ObjectMeta's own).
             ("metadata", Map(("type", "object"))),
-            ("spec", SchemaForProperty(spec, isRoot: true)));
+            ("spec", WithDescription(SchemaForProperty(spec, isRoot: true), $"Desired state of the {resource.Kind}, written by its user.")));
         if (status is not null)
         {
-            properties["status"] = SchemaForProperty(status, isRoot: true);
+            properties["status"] = WithDescription(SchemaForProperty(status, isRoot: true), $"Observed state of the {resource.Kind}, written by the operator.");
         }
 
         var rootSchema = Map(
@@ -234,6 +235,11 @@ public static class CrdGenerator
         foreach (var (key, value) in entries) map[key] = value;
         return map;
     }
+
+    /// <summary>The schema with <paramref name="fallback"/> as its description when its type and property document nothing
+    /// (kubectl explain would print an empty description).</summary>
+    private static Dictionary<string, object> WithDescription(Dictionary<string, object> schema, string fallback) =>
+        schema.TryGetValue("description", out var text) && text is string { Length: > 0 } ? schema : Prepend(schema, "description", fallback);
 
     private static Dictionary<string, object> Prepend(Dictionary<string, object> map, string key, object value)
     {

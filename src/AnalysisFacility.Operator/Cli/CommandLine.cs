@@ -4,6 +4,8 @@ namespace AnalysisFacility.Operator.Cli;
 public sealed class CommandLine
 {
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    // Every value in command-line order, for options given more than once (-f a -f b); Get returns the last one.
+    private readonly List<(string Name, string Value)> _ordered = [];
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
 
     public CommandLine(IReadOnlyList<string> args)
@@ -21,11 +23,11 @@ public sealed class CommandLine
             var name = arg.TrimStart('-');
             if (name.Contains('='))
             {
-                _values[name[..name.IndexOf('=')]] = name[(name.IndexOf('=') + 1)..];
+                Set(name[..name.IndexOf('=')], name[(name.IndexOf('=') + 1)..]);
             }
-            else if (i + 1 < rest.Count && !rest[i + 1].StartsWith('-'))
+            else if (i + 1 < rest.Count && (!rest[i + 1].StartsWith('-') || rest[i + 1] == "-"))
             {
-                _values[name] = rest[++i];
+                Set(name, rest[++i]); // "-" is a value (stdin), as kubectl's -f -
             }
             else
             {
@@ -34,7 +36,17 @@ public sealed class CommandLine
         }
     }
 
+    private void Set(string name, string value)
+    {
+        _values[name] = value;
+        _ordered.Add((name, value));
+    }
+
     public string Command { get; }
+
+    /// <summary>Every value given for any of <paramref name="names"/> (e.g. -f and --filename), in command-line order.</summary>
+    public IReadOnlyList<string> GetAll(params string[] names) =>
+        [.. _ordered.Where(o => names.Contains(o.Name, StringComparer.Ordinal)).Select(o => o.Value)];
     public List<string> Positional { get; } = [];
 
     /// <summary>The option's value, else the environment variable, else the default.</summary>

@@ -9,8 +9,8 @@ using AnalysisFacility.LocalCluster.Node;
 using AnalysisFacility.Operator.Builders.Dask;
 using AnalysisFacility.Operator.Controllers.Dask;
 using AnalysisFacility.Operator.Dev;
-using AnalysisFacility.Operator.Hosting;
 using AnalysisFacility.Operator.Runtime.Client;
+using AnalysisFacility.Operator.Hosting;
 using k8s.Models;
 
 namespace AnalysisFacility.Operator.Cli;
@@ -25,7 +25,8 @@ public static class DevCommand
 {
     public const string Usage = """
         dev [options]                 local cluster (control plane + a node running pods as processes) + CRDs + operator + deploy/samples
-          --samples DIR               resources to apply: a kustomization or YAML files (default deploy/dev/samples, the samples with dummy login)
+          --samples DIR               resources to apply (default deploy/samples)
+          --overlay DIR|none          documents merged into the samples first (default deploy/dev/overlay: dummy login, store under /var/lib/af-dev)
           --once                      exit after printing the reconciled state and which pods run (default: run until Ctrl-C)
           --simulate-kubelet          no node: mark pods Running/Ready without running them (machines without root)
           --node-cpu N --node-memory Q --node-gpus N   what the local node offers the scheduler (default 64, 256Gi, 0)
@@ -110,7 +111,7 @@ public static class DevCommand
         while (host.IssuerEndpoint is null && !run.IsCompleted) await Task.Delay(100, stop.Token);
         if (node is not null) await DevIssuerService.ApplyAsync(api, settings, node.Address, host.IssuerEndpoint!.Port, stop.Token);
 
-        await ApplySamplesAsync(api, plane, samples, stop.Token);
+        await ApplySamplesAsync(api, plane, samples, line.Get("overlay", null, FindOverlay()) is { } o && o != "none" ? o : null, stop.Token);
         var started = DateTime.UtcNow;
         var deadline = started.AddMinutes(node is null ? 3 : 5);
         while (!stop.IsCancellationRequested)
@@ -167,23 +168,33 @@ public static class DevCommand
     /// <summary>Where dev keeps the data of its facility (the sample user store's source directory).</summary>
     public const string DevDataDirectory = "/var/lib/af-dev";
 
-    private static string FindSamples()
+    private static string FindSamples() => FindInRepository("deploy", "samples");
+
+    private static string FindOverlay() => FindInRepository("deploy", "dev", "overlay");
+
+    private static string FindInRepository(params string[] parts)
     {
         var directory = new DirectoryInfo(Environment.CurrentDirectory);
-        while (directory is not null && !Directory.Exists(Path.Combine(directory.FullName, "deploy", "dev", "samples"))) directory = directory.Parent;
-        return directory is null ? "deploy/dev/samples" : Path.Combine(directory.FullName, "deploy", "dev", "samples");
+        while (directory is not null && !Directory.Exists(Path.Combine([directory.FullName, .. parts]))) directory = directory.Parent;
+        return directory is null ? Path.Combine(parts) : Path.Combine([directory.FullName, .. parts]);
     }
 
-    /// <summary>The resources of a samples directory: its kustomization when it has one (the dev overlay), else its YAML files.</summary>
-    private static async Task<string> ReadSamplesAsync(string samples, string kubectl, CancellationToken cancellationToken)
+    /// <summary>The sample objects with the overlay's documents merged into those of the same kind, namespace and name.</summary>
+    private static string ReadSamples(string samples, string? overlay)
     {
-        if (!File.Exists(Path.Combine(samples, "kustomization.yaml")))
+        static IEnumerable<JsonObject> Documents(string directory) => Directory.GetFiles(directory, "*.yaml").OrderBy(f => f, StringComparer.Ordinal)
+            .SelectMany(f => YamlDocuments.Parse(File.ReadAllText(f)));
+        static string Key(JsonObject o) => $"{o["kind"]}/{o["metadata"]?["namespace"]}/{o["metadata"]?["name"]}";
+        var objects = Documents(samples).ToList();
+        if (overlay is not null)
         {
-            return string.Join("\n---\n", Directory.GetFiles(samples, "*.yaml").OrderBy(f => f, StringComparer.Ordinal).Select(File.ReadAllText));
+            foreach (var patch in Documents(overlay))
+            {
+                var target = objects.FirstOrDefault(o => Key(o) == Key(patch)) ?? throw new ArgumentException($"overlay object {Key(patch)} matches no sample");
+                MergePatch.Apply(target, patch);
+            }
         }
-        var (exitCode, output, error) = await RunKubectlAsync(kubectl, ["kustomize", samples], null, cancellationToken);
-        if (exitCode != 0) throw new ArgumentException($"kubectl kustomize {samples} failed: {error}");
-        return output;
+        return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = new JsonArray([.. objects.Select(o => (JsonNode)o.DeepClone())]) }.ToJsonString();
     }
 
     private static async Task<(int ExitCode, string Output, string Error)> RunKubectlAsync(string kubectl, IEnumerable<string> arguments, string? input,
@@ -202,17 +213,17 @@ public static class DevCommand
         return (process.ExitCode, await output, await error);
     }
 
-    private static async Task ApplySamplesAsync(KubernetesApi api, LocalControlPlane plane, string samples, CancellationToken cancellationToken)
+    private static async Task ApplySamplesAsync(KubernetesApi api, LocalControlPlane plane, string samples, string? overlay, CancellationToken cancellationToken)
     {
         var kubectl = Path.Combine(LocalControlPlane.BinDirectory, "kubectl");
-        var text = await ReadSamplesAsync(samples, kubectl, cancellationToken);
-        var namespaces = System.Text.RegularExpressions.Regex.Matches(text, @"(?m)^\s+namespace:\s*([a-z0-9-]+)\s*$").Select(m => m.Groups[1].Value).Distinct();
+        var text = ReadSamples(samples, overlay);
+        var namespaces = System.Text.RegularExpressions.Regex.Matches(text, "\"namespace\":\"([a-z0-9-]+)\"").Select(m => m.Groups[1].Value).Distinct();
         foreach (var ns in namespaces)
         {
             await IgnoreConflictAsync(() => api.CreateAsync(api.Types.For<V1Namespace>(),
                 new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = ns } }, cancellationToken));
             // Stand-ins for the Secrets an admin would create (OAuth client, bucket credentials): dev only, obviously fake.
-            foreach (var secret in System.Text.RegularExpressions.Regex.Matches(text, @"(?:name|credentialsSecret):\s*([a-z0-9-]+-(?:auth|bucket|credentials))\b").Select(m => m.Groups[1].Value).Distinct())
+            foreach (var secret in System.Text.RegularExpressions.Regex.Matches(text, "\"(?:name|credentialsSecret)\":\"([a-z0-9-]+-(?:auth|bucket|credentials))\"").Select(m => m.Groups[1].Value).Distinct())
             {
                 var data = new JsonObject();
                 foreach (var key in new[] { "client_id", "client_secret", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "accessKey", "secretKey" })
@@ -228,7 +239,7 @@ public static class DevCommand
             }
         }
         // The overlay keeps the user store's source under dev's own directory; dev makes it (never anything outside it).
-        foreach (var source in System.Text.RegularExpressions.Regex.Matches(text, @"(?m)^\s+sourcePath:\s*(\S+)\s*$").Select(m => m.Groups[1].Value)
+        foreach (var source in System.Text.RegularExpressions.Regex.Matches(text, "\"sourcePath\":\"([^\"]+)\"").Select(m => m.Groups[1].Value)
                      .Where(p => p.StartsWith(DevDataDirectory + "/", StringComparison.Ordinal)))
         {
             Directory.CreateDirectory(source);

@@ -10,12 +10,20 @@ public static class Logging
     /// <summary>JSON logs on stdout (one event per line), as log collectors expect from a pod.</summary>
     public static ILogger Create(string level, bool json = true)
     {
-        var minimum = Enum.TryParse<LogEventLevel>(level, ignoreCase: true, out var parsed) ? parsed
-            : level.ToLowerInvariant() switch { "info" => LogEventLevel.Information, "warn" => LogEventLevel.Warning, _ => LogEventLevel.Information };
-        var configuration = new LoggerConfiguration().MinimumLevel.Is(minimum).Enrich.FromLogContext();
+        var configuration = new LoggerConfiguration().MinimumLevel.Is(Level(level)).Enrich.FromLogContext();
         configuration = json
             ? configuration.WriteTo.Console(new RenderedCompactJsonFormatter())
             : configuration.WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}");
         return configuration.CreateLogger();
     }
+
+    /// <summary>A level as the flags spell it (debug, info, warn/warning, error; Serilog's names too).</summary>
+    public static LogEventLevel Level(string level) =>
+        Enum.TryParse<LogEventLevel>(level, ignoreCase: true, out var parsed) ? parsed
+        : level.ToLowerInvariant() switch
+        {
+            "info" => LogEventLevel.Information,
+            "warn" => LogEventLevel.Warning,
+            _ => throw new ArgumentException($"log level must be debug, info, warning or error, got '{level}'"),
+        };
 }

@@ -22,11 +22,45 @@ public static class RenderCommand
 
     public static Task<int> RunAsync(CommandLine line)
     {
-        var file = line.Get("f") ?? line.Get("filename") ?? throw new ArgumentException("render needs -f FILE");
-        if (!File.Exists(file)) throw new ArgumentException($"{file} does not exist");
-        var output = Render(File.ReadAllText(file), new OperatorSettings { OperatorNamespace = line.Get("operator-namespace", "AF_OPERATOR_NAMESPACE", "analysisfacility-system")! });
+        var sources = line.GetAll("f", "filename");
+        if (sources.Count == 0) throw new ArgumentException("render needs -f FILE (a file, a directory or -, as often as needed)");
+        var output = Render(ReadSources(sources, Console.In), new OperatorSettings { OperatorNamespace = line.Get("operator-namespace", "AF_OPERATOR_NAMESPACE", "analysisfacility-system")! });
         Console.Out.Write(output);
         return Task.FromResult(0);
+    }
+
+    /// <summary>
+    /// The documents of every -f, as kubectl reads them: a file, every .yaml/.yml/.json file of a directory (not its
+    /// subdirectories, in name order), or - for standard input. Resources in one source may refer to another's.
+    /// </summary>
+    public static string ReadSources(IReadOnlyList<string> sources, TextReader standardInput)
+    {
+        var texts = new List<string>();
+        foreach (var source in sources)
+        {
+            if (source == "-")
+            {
+                texts.Add(standardInput.ReadToEnd());
+            }
+            else if (Directory.Exists(source))
+            {
+                var files = Directory.EnumerateFiles(source)
+                    .Where(f => Path.GetExtension(f) is ".yaml" or ".yml" or ".json")
+                    .Order(StringComparer.Ordinal).ToList();
+                if (files.Count == 0) throw new ArgumentException($"{source} holds no .yaml, .yml or .json file");
+                texts.AddRange(files.Select(File.ReadAllText));
+            }
+            else if (File.Exists(source))
+            {
+                texts.Add(File.ReadAllText(source));
+            }
+            else
+            {
+                throw new ArgumentException($"{source} does not exist (relative to {Directory.GetCurrentDirectory()})");
+            }
+        }
+        // Each source starts a new document, so a file without a leading --- never merges into the previous one.
+        return string.Join("\n---\n", texts);
     }
 
     /// <summary>YAML documents for every object the resources in <paramref name="yaml"/> lead to.</summary>

@@ -20,6 +20,8 @@ public static class RunCommand
           --issuer-port P             HTTPS token issuer (AF_ISSUER_PORT, default 8443)
           --issuer-tls-cert F --issuer-tls-key F   PEM files for the issuer listener (default: self-signed)
           --log-level L               debug|info|warning|error (AF_LOG_LEVEL, default info)
+          --http-log-level L          least level of the web framework's own request logs (AF_HTTP_LOG_LEVEL, default warning);
+                                      issuer requests log one Debug line each
         """;
 
     public static OperatorHostOptions ParseOptions(CommandLine line) => new()
@@ -40,6 +42,7 @@ public static class RunCommand
         IssuerPort = line.GetInt("issuer-port", "AF_ISSUER_PORT", 8443),
         IssuerCertificatePath = line.Get("issuer-tls-cert", "AF_ISSUER_TLS_CERT"),
         IssuerKeyPath = line.Get("issuer-tls-key", "AF_ISSUER_TLS_KEY"),
+        HttpLogLevel = Logging.Level(line.Get("http-log-level", "AF_HTTP_LOG_LEVEL", "warning")!),
     };
 
     public static async Task<int> RunAsync(CommandLine line)

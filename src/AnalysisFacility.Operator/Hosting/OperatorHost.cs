@@ -43,6 +43,11 @@ public sealed record OperatorHostOptions
     public DaskControllerOptions? Dask { get; init; }
     /// <summary>Extra names the self-signed issuer certificate is valid for (e.g. the address pods reach it at in `dev`).</summary>
     public IReadOnlyList<IPAddress> IssuerAddresses { get; init; } = [];
+    /// <summary>
+    /// Least level of ASP.NET Core's own logs (request starting/finished, endpoint executed: three Information lines per
+    /// request, a flood with a kubelet probing every 10 s). Issuer requests get one Debug line of their own.
+    /// </summary>
+    public Serilog.Events.LogEventLevel HttpLogLevel { get; init; } = Serilog.Events.LogEventLevel.Warning;
 }
 
 /// <summary>
@@ -70,7 +75,7 @@ public sealed class OperatorHost : IAsyncDisposable
                 LeaseDuration = options.LeaseDuration, RenewDeadline = options.RenewDeadline, RetryPeriod = options.RetryPeriod,
             }
             : null;
-        Manager = new OperatorManager(_api, new ManagerOptions { Namespaces = options.Settings.Namespaces, LeaderElection = leader }, log);
+        Manager = new OperatorManager(_api, new ManagerOptions { Namespaces = options.Settings.Namespaces, LeaderElection = leader, Claims = OperatorSetup.Claims }, log);
         OperatorSetup.Register(Manager, options.Settings, Issuers, log, options.Dask);
         IssuerCertificate = LoadOrCreateCertificate(options);
     }
@@ -108,13 +113,28 @@ public sealed class OperatorHost : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddSerilog(_log, dispose: false);
+        // The framework's categories (Microsoft.*) pass at HttpLogLevel; everything still goes through the operator's logger.
+        var webLog = new LoggerConfiguration().MinimumLevel.Verbose()
+            .MinimumLevel.Override("Microsoft", _options.HttpLogLevel)
+            .WriteTo.Logger(_log).CreateLogger();
+        builder.Services.AddSerilog(webLog, dispose: true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(_options.ListenAddress, _options.HttpPort);
             kestrel.Listen(_options.ListenAddress, _options.IssuerPort, listen => listen.UseHttps(IssuerCertificate));
         });
         var app = builder.Build();
+        // One line per issuer request (verifiers fetch discovery and JWKS), at Debug: visible with --log-level debug only.
+        app.Use(async (context, next) =>
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await next(context);
+            if (context.Request.IsHttps)
+            {
+                _log.Debug("Issuer {Method} {Path} answered {Status} in {Milliseconds:0.0} ms", context.Request.Method, context.Request.Path.Value,
+                    context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        });
         // Probes and metrics only on the HTTP port; the issuer only on HTTPS.
         app.MapGet("/healthz", (HttpContext context) =>
             !context.Request.IsHttps && Manager.IsHealthy ? Results.Text("ok") : Results.Text("watch stale", statusCode: 503));

@@ -31,6 +31,20 @@ public sealed class CrdTests(ControlPlaneFixture fixture)
             return code == 0;
         }, TimeSpan.FromSeconds(60), "kubectl explain finds the AnalysisFacility CRD");
         output.Should().Contain("no trailing slash");
+
+        // The spec and status of every kind have a description of their own (kubectl printed an empty one).
+        foreach (var (kind, words) in new[] { ("usersession", "Desired state of the UserSession"), ("daskcluster", "Desired state of the DaskCluster"),
+                     ("xcacheinstance", "Desired state of the XCacheInstance"), ("analysisfacility", "Desired state of the facility") })
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                (code, output) = await TestProcess.RunAsync(kubectl, ["--kubeconfig", fixture.Plane.KubeconfigPath, "explain", kind + ".spec"]);
+                return code == 0;
+            }, TimeSpan.FromSeconds(60), $"kubectl explain finds {kind}.spec");
+            output.Should().Contain(words, $"kubectl explain {kind}.spec prints a description");
+        }
+        (code, output) = await TestProcess.RunAsync(kubectl, ["--kubeconfig", fixture.Plane.KubeconfigPath, "explain", "usersession.status"]);
+        output.Should().Contain("Observed state of the UserSession");
     }
 
     [Fact]

@@ -219,6 +219,78 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
         pv.Should().NotBeNull("the store volume is retained");
         pv!["metadata"]!["labels"]?[Builders.Common.Labels.ManagedBy].Should().BeNull("the finalizer releases the retained volume from the operator");
         harness.Host.Issuers.Snapshot.Keys.Should().NotContain(FacilityKit.IssuerPath(ns), "the deleted facility's issuer is no longer served");
+
+        // Re-created with the same name: the retained claim and volume are adopted again, not refused as someone else's.
+        await FacilityKit.ApplyWithKubectlAsync(fixture, ns, FacilityKit.SampleYaml(ns));
+        await Eventually.TrueAsync(async () =>
+            (await FacilityKit.GetObjectAsync(Api, "v1", "PersistentVolume", null, volume))?["metadata"]?["labels"]?[Builders.Common.Labels.ManagedBy]?.GetValue<string>()
+                == Builders.Common.Labels.ManagedByValue,
+            TimeSpan.FromSeconds(60), "the re-created facility adopts its retained volume");
+        await FacilityKit.WaitForConditionAsync(Api, ns, FacilityPlanning.IssuerReadyCondition, "True");
+        (await FacilityKit.ConditionAsync(Api, ns, "Ready"))!.Reason.Should().NotBe(FacilityPlanning.NameInUseReason);
+    }
+
+    [Fact]
+    public async Task An_object_of_another_facility_or_not_made_by_the_operator_is_never_written_and_reported_as_NameInUse()
+    {
+        var ns = await fixture.CreateNamespaceAsync("fac-names");
+        await using var harness = await OperatorHarness.StartAsync(fixture, [ns]);
+        JsonObject Facility(string name, string claim) => new()
+        {
+            ["apiVersion"] = "analysisfacility.io/v1alpha1", ["kind"] = "AnalysisFacility",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
+            ["spec"] = new JsonObject
+            {
+                ["tokens"] = new JsonObject { ["issuer"] = $"https://af.example.org/{name}", ["audiences"] = new JsonArray("https://xcache.example.org") },
+                ["hub"] = new JsonObject { ["enabled"] = false },
+                ["htcondor"] = new JsonObject { ["enabled"] = false },
+                ["userStore"] = new JsonObject
+                {
+                    ["enabled"] = true, ["sourcePath"] = $"/srv/{name}/source", ["targetPath"] = $"/srv/{name}/target", ["claimName"] = claim,
+                },
+            },
+        };
+        var type = Api.Types.For<AF>();
+        var claims = Api.Types.For<V1PersistentVolumeClaim>();
+        await Api.CreateAsync(type, Facility("store-a", "shared-store"), CancellationToken.None);
+        await Eventually.TrueAsync(async () => await Api.GetAsync(claims, ns, "shared-store", CancellationToken.None) is not null,
+            TimeSpan.FromSeconds(60), "the first facility's store claim");
+        // What the first facility applied (kube-controller-manager still binds the claim, so its resourceVersion moves).
+        var before = (await Api.GetAsync(claims, ns, "shared-store", CancellationToken.None))!["metadata"]!["annotations"]![Operator.Runtime.Apply.Applier.HashAnnotation]!.GetValue<string>();
+
+        // The second facility names the same claim: refused, naming the first; the first one's claim is not written.
+        await Api.CreateAsync(type, Facility("store-b", "shared-store"), CancellationToken.None);
+        Condition? ready = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            ready = (await FacilityKit.GetAsync(Api, ns, "store-b"))?.Status?.Conditions.FirstOrDefault(c => c.Type == "Ready");
+            return ready?.Reason == FacilityPlanning.NameInUseReason;
+        }, TimeSpan.FromSeconds(60), "store-b reports NameInUse");
+        ready!.Status.Should().Be("False");
+        ready.Message.Should().Contain("PersistentVolumeClaim").And.Contain("shared-store").And.Contain("AnalysisFacility 'store-a'");
+        var claim = (await Api.GetAsync(claims, ns, "shared-store", CancellationToken.None))!;
+        claim["metadata"]!["annotations"]![Operator.Runtime.Apply.Applier.HashAnnotation]!.GetValue<string>().Should().Be(before, "the other facility's claim is never written");
+        claim["spec"]!["volumeName"]!.GetValue<string>().Should().Be(new FacilityNames("store-a").StoreVolume(ns));
+        claim["metadata"]!["labels"]!["analysisfacility.io/facility"]!.GetValue<string>().Should().Be("store-a");
+        (await FacilityKit.EventsAsync(Api, ns)).Should().Contain(e => e.Reason == FacilityPlanning.NameInUseReason && e.InvolvedObject.Name == "store-b");
+
+        // A claim the operator never made (a user's own) is refused too.
+        await Api.CreateAsync(claims, new JsonObject
+        {
+            ["apiVersion"] = "v1", ["kind"] = "PersistentVolumeClaim",
+            ["metadata"] = new JsonObject { ["name"] = "users-own", ["namespace"] = ns },
+            ["spec"] = new JsonObject
+            {
+                ["accessModes"] = new JsonArray("ReadWriteOnce"),
+                ["resources"] = new JsonObject { ["requests"] = new JsonObject { ["storage"] = "1Gi" } },
+            },
+        }, CancellationToken.None);
+        await Api.CreateAsync(type, Facility("store-c", "users-own"), CancellationToken.None);
+        await Eventually.TrueAsync(async () =>
+            (await FacilityKit.GetAsync(Api, ns, "store-c"))?.Status?.Conditions.FirstOrDefault(c => c.Type == "Ready") is { Reason: FacilityPlanning.NameInUseReason } c
+            && c.Message!.Contains("was not made by this operator"),
+            TimeSpan.FromSeconds(60), "store-c reports NameInUse for a claim it did not make");
+        (await Api.GetAsync(claims, ns, "users-own", CancellationToken.None))!["metadata"]!["labels"].Should().BeNull("the user's claim is left untouched");
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed class OperatorHarness : IAsyncDisposable
     /// <param name="namespaces">The namespaces the operator watches: the test's own, so that objects left by other tests
     /// sharing the control plane are neither reconciled nor counted.</param>
     public static async Task<OperatorHarness> StartAsync(ControlPlaneFixture fixture, IReadOnlyList<string> namespaces,
-        Func<OperatorHostOptions, OperatorHostOptions>? configure = null, string? operatorNamespace = null)
+        Func<OperatorHostOptions, OperatorHostOptions>? configure = null, string? operatorNamespace = null, ILogger? log = null)
     {
         var options = new OperatorHostOptions
         {
@@ -32,7 +32,7 @@ public sealed class OperatorHarness : IAsyncDisposable
             IssuerPort = 0,
         };
         options = configure?.Invoke(options) ?? options;
-        var log = new LoggerConfiguration().MinimumLevel.Is(LogEventLevel.Warning).WriteTo.Console().CreateLogger();
+        log ??= new LoggerConfiguration().MinimumLevel.Is(LogEventLevel.Warning).WriteTo.Console().CreateLogger();
         var harness = new OperatorHarness(new OperatorHost(fixture.Plane.AdminConfiguration(), options, log));
         harness._run = Task.Run(() => harness.Host.RunAsync(harness._stop.Token));
         await Eventually.TrueAsync(() => Task.FromResult(harness.Host.IssuerEndpoint is not null && harness.Host.Manager.IsReady || harness._run.IsFaulted),

@@ -37,4 +37,69 @@ public sealed class RenderCommandTests
         var act = () => RenderCommand.Render("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", new OperatorSettings());
         act.Should().Throw<ArgumentException>().WithMessage("*no analysisfacility.io resources*");
     }
+
+    [Fact]
+    public void Every_f_is_read_like_kubectl_does_files_directories_and_stdin()
+    {
+        var line = new CommandLine(["render", "-f", "a.yaml", "--filename", "dir", "-f", "-", "--filename=b.yaml"]);
+        line.GetAll("f", "filename").Should().Equal("a.yaml", "dir", "-", "b.yaml");
+
+        var root = Directory.CreateTempSubdirectory("af-render-").FullName;
+        try
+        {
+            var samples = Path.Combine(RepositoryRoot.Path, "deploy", "samples");
+            var sessions = Path.Combine(root, "sessions");
+            Directory.CreateDirectory(sessions);
+            File.Copy(Path.Combine(samples, "sessions.yaml"), Path.Combine(sessions, "sessions.yaml"));
+            File.WriteAllText(Path.Combine(sessions, "notes.txt"), "not a manifest");
+            var facility = File.ReadAllText(Path.Combine(samples, "facility.yaml"));
+            var xcache = File.ReadAllText(Path.Combine(samples, "xcache.yaml"));
+
+            // The facility from a file, the session from a directory, the cache from stdin: one set, cross references resolve.
+            var text = RenderCommand.ReadSources([Path.Combine(samples, "facility.yaml"), sessions, "-"], new StringReader(xcache));
+            var output = RenderCommand.Render(text, new OperatorSettings());
+            output.Should().Contain("# Source: AnalysisFacility/cms-af").And.Contain("# Source: UserSession/").And.Contain("# Source: XCacheInstance/");
+            text.Should().Contain(facility.Trim()).And.NotContain("not a manifest");
+
+            var missing = () => RenderCommand.ReadSources([Path.Combine(root, "nope.yaml")], TextReader.Null);
+            missing.Should().Throw<ArgumentException>().WithMessage("*nope.yaml does not exist*");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The README's command, run as a user runs it from the repository root: `dotnet run` starts a web-SDK program in
+    /// the project folder unless the project says otherwise, and the relative path then named no file.
+    /// </summary>
+    [Fact]
+    public async Task Dotnet_run_from_the_repository_root_resolves_relative_paths_against_the_callers_directory()
+    {
+#if DEBUG
+        const string configuration = "Debug";
+#else
+        const string configuration = "Release";
+#endif
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = RepositoryRoot.Path,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in new[] { "run", "--no-build", "-c", configuration, "--project", "src/AnalysisFacility.Operator", "--", "render", "-f", "deploy/samples/facility.yaml" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        (await stderr).Should().NotContain("does not exist");
+        process.ExitCode.Should().Be(0, await stderr);
+        (await stdout).Should().Contain("# Source: AnalysisFacility/cms-af");
+    }
 }
