@@ -19,8 +19,9 @@ public sealed class PodWorker : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _changed = new(0);
     private readonly DateTime _startTime = DateTime.UtcNow;
-    private readonly List<ContainerRunner> _init = [];
-    private readonly List<ContainerRunner> _containers = [];
+    // Replaced whole (never mutated) once the sandbox exists: the status loop reads them concurrently.
+    private IReadOnlyList<ContainerRunner> _init = [];
+    private IReadOnlyList<ContainerRunner> _containers = [];
     private Task _run = Task.CompletedTask;
     private Task _status = Task.CompletedTask;
     private PodSandbox? _sandbox;
@@ -58,8 +59,9 @@ public sealed class PodWorker : IAsyncDisposable
         {
             var (netns, ip) = await _network.CreatePodNamespaceAsync(Pod.Metadata.Uid, ct);
             _sandbox = new PodSandbox(_node, Pod, netns, ip, Changed);
-            foreach (var c in Pod.Spec.InitContainers ?? []) _init.Add(new ContainerRunner(_sandbox, c, isInit: true, _log));
-            foreach (var c in Pod.Spec.Containers) _containers.Add(new ContainerRunner(_sandbox, c, isInit: false, _log));
+            var sandbox = _sandbox;
+            _init = (Pod.Spec.InitContainers ?? []).Select(c => new ContainerRunner(sandbox, c, isInit: true, _log)).ToList();
+            _containers = Pod.Spec.Containers.Select(c => new ContainerRunner(sandbox, c, isInit: false, _log)).ToList();
             Changed();
             while (true)
             {
@@ -131,8 +133,9 @@ public sealed class PodWorker : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException)
+            catch (Exception e)
             {
+                // Whatever went wrong, the loop must go on: a pod whose status stops being written looks stuck.
                 _log.Debug("Pod status not written: {Error}", e.Message);
             }
         }

@@ -19,8 +19,8 @@ public static class DevIssuerService
         var service = new JsonObject
         {
             ["apiVersion"] = "v1", ["kind"] = "Service", ["metadata"] = meta.DeepClone(),
-            // The chart's Service port (443 -> the issuer's HTTPS port).
-            ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["name"] = "https", ["protocol"] = "TCP", ["port"] = 443, ["targetPort"] = port }) },
+            // The chart's Service port (8443 -> the issuer's HTTPS port).
+            ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["name"] = "https", ["protocol"] = "TCP", ["port"] = 8443, ["targetPort"] = port }) },
         };
         var endpoints = new JsonObject
         {

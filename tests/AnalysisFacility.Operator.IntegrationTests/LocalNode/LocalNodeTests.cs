@@ -308,3 +308,32 @@ public sealed class LocalNodeTests(LocalClusterFixture fixture)
 
     private static bool ProcessTable(int pid) => File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
 }
+
+/// <summary>What a crashed run leaves in a slot is cleared by whoever claims the slot next.</summary>
+[Collection(LocalClusterCollection.Name)]
+public sealed class NodeSlotRecoveryTests
+{
+    [Fact]
+    public async Task Claiming_a_slot_clears_the_processes_namespaces_and_mount_points_a_crashed_run_left()
+    {
+        var log = Serilog.Core.Logger.None;
+        var slot = await AnalysisFacility.LocalCluster.Node.NodeSlot.ClaimAsync(log, default);
+        var index = slot.Index;
+        // What a run killed with -9 leaves: a container process, a pod network namespace, a mount point it made.
+        var netns = slot.NetnsPrefix + "deadbeef";
+        (await AnalysisFacility.LocalCluster.Node.HostCommands.TryRunAsync("ip", ["netns", "add", netns])).ExitCode.Should().Be(0);
+        using var orphan = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/setsid", ["sleep", "600"]) { UseShellExecute = false })!;
+        slot.RecordLine(slot.ProcessesFile, $"{orphan.Id} {AnalysisFacility.LocalCluster.Node.ProcessTable.StartTime(orphan.Id)}");
+        var mountPoint = $"/tmp/af-slot-test-{Guid.NewGuid():N}";
+        slot.RecordLine(slot.CreatedPathsFile, mountPoint);
+        Directory.CreateDirectory(mountPoint);
+        slot.Dispose(); // the lock goes as it does when the process dies; nothing was cleaned
+
+        using var next = await AnalysisFacility.LocalCluster.Node.NodeSlot.ClaimAsync(log, default);
+        next.Index.Should().Be(index, "the lowest free slot is the one just released");
+        orphan.WaitForExit(5000).Should().BeTrue("the recorded container process is killed");
+        Directory.Exists($"/run/netns/{netns}").Should().BeFalse();
+        Directory.Exists(mountPoint).Should().BeFalse();
+        await next.ClearLeftoversAsync(log, default);
+    }
+}
