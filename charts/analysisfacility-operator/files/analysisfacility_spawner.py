@@ -6,16 +6,25 @@ Dask cluster, NetworkPolicy). The spawner waits for the session's Ready conditio
 URL the operator publishes in status.serverUrl. Stopping the server deletes the UserSession; Kubernetes garbage
 collection removes what it owned (never store data).
 
-Hub configuration (the facility controller writes it):
+Hub configuration (the facility controller generates it; these are the names the generated config uses):
 
     c.JupyterHub.spawner_class = "analysisfacility_spawner.UserSessionSpawner"
-    c.UserSessionSpawner.facility = "cms-af"
-    c.UserSessionSpawner.namespace = "cms-af"          # default: the hub pod's namespace
-    c.UserSessionSpawner.profiles = [{"name": "default", "display_name": "2 cores, 4 GiB"}]
-    c.JupyterHub.hub_connect_url = "http://hub.cms-af.svc:8081"   # how notebook pods reach the hub
+    c.UserSessionSpawner.facility_name = "cms-af"
+    c.UserSessionSpawner.facility_namespace = "cmsaf"     # default: the hub pod's namespace
+    c.UserSessionSpawner.profile_list = [{"slug": "default", "display_name": "2 cores, 4 GiB", "default": True}]
+    c.UserSessionSpawner.groups_claim = "groups"          # where OAuthenticator's userinfo keeps the groups
+    c.JupyterHub.hub_connect_url = "http://hub.cmsaf.svc:8081"   # how notebook pods reach the hub
 
-Works with JupyterHub 3.x and the kubernetes Python client (in-cluster service account, or a kubeconfig file
-given by `kubeconfig` / $KUBECONFIG).
+Dependencies: only what the hub image quay.io/jupyterhub/k8s-hub:3.3.8 ships (zero-to-jupyterhub-k8s
+images/hub/requirements.txt at tag 3.3.8): jupyterhub, tornado and traitlets, and the standard library. The
+Kubernetes API is spoken in plain HTTPS with tornado's AsyncHTTPClient, authenticated with the pod's
+ServiceAccount token and CA (/var/run/secrets/kubernetes.io/serviceaccount) at KUBERNETES_SERVICE_HOST/PORT,
+so no Kubernetes client library is needed. The API used (Spawner.start/poll/stop/progress, get_state/load_state,
+get_env, user.get_auth_state) is the same in JupyterHub 3.0 (tested here) and 4.1 (the image).
+
+API calls (the hub's Role in HubBuilder.cs grants exactly these): usersessions get, list, create, patch, delete;
+secrets create. The hub never reads, changes or deletes a Secret: each spawn writes its environment into a new
+Secret named after the session and a random suffix, owned by the UserSession, so garbage collection removes it.
 
 `python3 analysisfacility_spawner.py --dry-run --user NAME --facility F --namespace NS` prints the objects the
 spawner would create, without contacting anything.
@@ -28,14 +37,14 @@ import html
 import json
 import os
 import re
+import secrets
 import string
 import sys
 import time
+import urllib.parse
 
 from jupyterhub.spawner import Spawner
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from kubernetes.client.rest import ApiException
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from traitlets import Dict, Float, Integer, List, Unicode, default
 
 GROUP = "analysisfacility.io"
@@ -47,6 +56,7 @@ API_VERSION = GROUP + "/" + VERSION
 LABEL_USER = "analysisfacility.io/user"
 LABEL_FACILITY = "analysisfacility.io/facility"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY_HUB = "jupyterhub"
 ANNOTATION_USER = "analysisfacility.io/hub-user"
 
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
@@ -54,10 +64,14 @@ WLCG_GROUP = re.compile(r"^/[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
-SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 # Progress shown on the spawn page once a condition is True, in the order the operator reaches them.
 PROGRESS_STEPS = (("TokenIssued", 30), ("StorageMounted", 60), ("ServerReady", 90), ("Ready", 100))
+
+# Reasons of the session's Ready condition that waiting cannot cure (the operator's UserSessionReconciler and
+# SessionConditions): the spawn fails at once with the operator's message, and the session is removed.
+TERMINAL_REASONS = frozenset({"InvalidSpec", "FacilityNotFound", "PodFailed", "InvalidIssuer", "TokenRefused"})
 
 
 def object_name(raw, max_length=52):
@@ -79,8 +93,10 @@ def session_name(user_name):
     return object_name(user_name)
 
 
-def hub_env_secret_name(name):
-    return f"{name}-hub-env"
+def hub_env_secret_name(name, suffix=None):
+    """A new name for every spawn: the hub may create Secrets but never read, replace or delete one (its Role),
+    so a spawn never meets the Secret of an earlier one."""
+    return f"{name}-hub-env-{suffix or secrets.token_hex(3)}"
 
 
 def label_value(value):
@@ -103,19 +119,21 @@ def normalise_groups(groups):
     return result[:64]
 
 
-def identity_from_auth_state(auth_state):
-    """E-mail and groups from an authenticator's auth_state (OAuthenticator keeps the userinfo in oauth_user)."""
+def identity_from_auth_state(auth_state, groups_claim="groups"):
+    """E-mail and groups from an authenticator's auth_state. OAuthenticator 16 (the hub image's) keeps the
+    userinfo response under "oauth_user"; the groups are under the claim it is configured with (claim_groups_key)."""
     if not auth_state:
         return None, []
     userinfo = auth_state.get("oauth_user") or {}
     email = auth_state.get("email") or userinfo.get("email")
-    groups = auth_state.get("groups") or userinfo.get("wlcg.groups") or userinfo.get("groups") or []
+    groups = (auth_state.get("groups") or userinfo.get(groups_claim) or userinfo.get("wlcg.groups")
+              or userinfo.get("groups") or [])
     if email is not None and not EMAIL.match(str(email)):
         email = None
     return email, normalise_groups(groups)
 
 
-def build_user_session(user_name, facility, namespace, email=None, groups=None, profile=None):
+def build_user_session(user_name, facility, namespace, email=None, groups=None, profile=None, secret_name=None):
     """The UserSession custom resource for a user."""
     if not USER_NAME.match(user_name):
         raise ValueError(
@@ -129,7 +147,7 @@ def build_user_session(user_name, facility, namespace, email=None, groups=None, 
         user["email"] = email
     if groups:
         user["groups"] = list(groups)
-    spec = {"facilityRef": facility, "user": user, "hubEnvSecretName": hub_env_secret_name(name)}
+    spec = {"facilityRef": facility, "user": user, "hubEnvSecretName": secret_name or hub_env_secret_name(name)}
     if profile:
         spec["profile"] = profile
     return {
@@ -141,7 +159,7 @@ def build_user_session(user_name, facility, namespace, email=None, groups=None, 
             "labels": {
                 LABEL_USER: label_value(user_name),
                 LABEL_FACILITY: facility,
-                LABEL_MANAGED_BY: "jupyterhub",
+                LABEL_MANAGED_BY: MANAGED_BY_HUB,
             },
             "annotations": {ANNOTATION_USER: user_name},
         },
@@ -153,10 +171,12 @@ def build_hub_env_secret(user_session, env, owner_uid=None):
     """The Secret with the hub's environment for the single-user server (API token, OAuth client, URLs).
     Owned by the UserSession so that deleting the session removes it."""
     metadata = user_session["metadata"]
+    labels = dict(metadata.get("labels") or {})
+    labels[LABEL_MANAGED_BY] = MANAGED_BY_HUB
     secret_metadata = {
         "name": user_session["spec"]["hubEnvSecretName"],
         "namespace": metadata["namespace"],
-        "labels": dict(metadata["labels"]),
+        "labels": labels,
     }
     if owner_uid:
         secret_metadata["ownerReferences"] = [{
@@ -189,6 +209,25 @@ def is_ready(session):
     return bool(ready and ready.get("status") == "True" and url)
 
 
+def failure_of(session):
+    """(reason, message) when the session cannot become ready without a change (bad profile, no facility, ...)."""
+    ready = condition(session, "Ready") or {}
+    phase = ((session or {}).get("status") or {}).get("phase")
+    if ready.get("status") == "True":
+        return None
+    if phase == "Failed" or ready.get("reason") in TERMINAL_REASONS:
+        return ready.get("reason") or "Failed", ready.get("message") or "The session failed."
+    return None
+
+
+def session_user(session):
+    return (((session or {}).get("spec") or {}).get("user") or {}).get("name")
+
+
+def is_hub_made(session):
+    return (((session or {}).get("metadata") or {}).get("labels") or {}).get(LABEL_MANAGED_BY) == MANAGED_BY_HUB
+
+
 def progress_of(session):
     """(percent, message) for the spawn page, from the session's conditions."""
     percent = 10
@@ -205,39 +244,121 @@ def progress_of(session):
     return percent, message
 
 
+class ApiError(Exception):
+    """A Kubernetes API call answered with an error status."""
+
+    def __init__(self, method, path, code, body):
+        self.code = code
+        self.reason = ""
+        self.message = ""
+        try:
+            status = json.loads(body or b"{}")
+            self.reason = status.get("reason") or ""
+            self.message = status.get("message") or ""
+        except ValueError:
+            self.message = (body or b"")[:200].decode("utf-8", "replace")
+        super().__init__(f"{method} {path}: {code} {self.reason} {self.message}".strip())
+
+
+class KubernetesApi:
+    """The few Kubernetes REST calls the spawner makes, in plain HTTPS with the pod's ServiceAccount.
+
+    The token is read from its file on every call: kubelet rotates projected ServiceAccount tokens in place."""
+
+    def __init__(self, api_url, service_account_dir, request_timeout=30.0):
+        self.api_url = api_url.rstrip("/")
+        self.service_account_dir = service_account_dir
+        self.request_timeout = request_timeout
+
+    @staticmethod
+    def in_cluster_url(environ=None):
+        environ = os.environ if environ is None else environ
+        host = environ.get("KUBERNETES_SERVICE_HOST")
+        port = environ.get("KUBERNETES_SERVICE_PORT", "443")
+        if not host:
+            return ""
+        if ":" in host:  # IPv6 address
+            host = f"[{host}]"
+        return f"https://{host}:{port}"
+
+    def _token(self):
+        with open(os.path.join(self.service_account_dir, "token")) as handle:
+            return handle.read().strip()
+
+    async def request(self, method, path, body=None, content_type="application/json", query=None):
+        """(status code, decoded JSON) of one call; 404 gives (404, None); other errors raise ApiError."""
+        if not self.api_url:
+            raise RuntimeError("the hub is not in a cluster: KUBERNETES_SERVICE_HOST is not set and no api_url is configured")
+        url = self.api_url + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        request = HTTPRequest(
+            url,
+            method=method,
+            headers={"Authorization": "Bearer " + self._token(), "Accept": "application/json",
+                     "Content-Type": content_type},
+            body=None if body is None else json.dumps(body),
+            ca_certs=os.path.join(self.service_account_dir, "ca.crt"),
+            validate_cert=True,
+            request_timeout=self.request_timeout,
+        )
+        response = await AsyncHTTPClient().fetch(request, raise_error=False)
+        if response.code == 599 and response.error is not None:  # no HTTP answer (connection, TLS, timeout)
+            raise ConnectionError(f"{method} {url}: {response.error}")
+        if response.code == 404:
+            return 404, None
+        if response.code >= 400:
+            raise ApiError(method, path, response.code, response.body)
+        return response.code, json.loads(response.body) if response.body else None
+
+    # Paths of the objects the spawner touches.
+    @staticmethod
+    def sessions_path(namespace, name=None):
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"
+        return path + "/" + name if name else path
+
+    @staticmethod
+    def secrets_path(namespace):
+        return f"/api/v1/namespaces/{namespace}/secrets"
+
+
 class UserSessionSpawner(Spawner):
     """Spawns a notebook server by creating a UserSession for the AnalysisFacility operator."""
 
-    facility = Unicode(
-        os.environ.get("ANALYSISFACILITY_FACILITY", ""),
-        help="Name of the AnalysisFacility the sessions belong to.",
-    ).tag(config=True)
+    facility_name = Unicode(help="Name of the AnalysisFacility the sessions belong to.").tag(config=True)
 
-    namespace = Unicode(help="Namespace of the facility (default: the hub pod's namespace).").tag(config=True)
+    facility_namespace = Unicode(help="Namespace of the facility (default: the hub pod's namespace).").tag(config=True)
 
-    kubeconfig = Unicode(
-        os.environ.get("KUBECONFIG", ""),
-        help="kubeconfig file to use; the in-cluster service account when empty.",
-    ).tag(config=True)
-
-    profiles = List(
+    profile_list = List(
         Dict(),
-        help="Profiles offered on the spawn page: dicts with name, display_name, description, default.",
+        help="Profiles offered on the spawn page: dicts with slug, display_name, description, default "
+             "(the facility's spec.hub.profiles; the operator resolves image and resources from the slug).",
     ).tag(config=True)
+
+    groups_claim = Unicode("groups", help="Userinfo claim with the user's groups (OAuthenticator's claim_groups_key).").tag(config=True)
+
+    service_account_dir = Unicode(
+        SERVICE_ACCOUNT_DIR, help="Directory with the ServiceAccount's token, ca.crt and namespace.").tag(config=True)
+
+    api_url = Unicode(help="Kubernetes API server URL (default: from KUBERNETES_SERVICE_HOST/PORT).").tag(config=True)
+
+    request_timeout = Float(30.0, help="Seconds one Kubernetes API call may take.").tag(config=True)
 
     poll_seconds = Float(1.0, help="How often the session is read while waiting for it.").tag(config=True)
 
     delete_timeout = Integer(60, help="Seconds to wait for a previous session to disappear.").tag(config=True)
 
-    @default("namespace")
+    @default("facility_namespace")
     def _default_namespace(self):
-        if os.environ.get("POD_NAMESPACE"):
-            return os.environ["POD_NAMESPACE"]
         try:
-            with open(SERVICE_ACCOUNT_NAMESPACE) as handle:
+            with open(os.path.join(self.service_account_dir, "namespace")) as handle:
                 return handle.read().strip()
         except OSError:
             return "default"
+
+    @default("api_url")
+    def _default_api_url(self):
+        return KubernetesApi.in_cluster_url()
 
     # The notebook listens on all interfaces of its pod, on the port the operator's pod exposes.
     @default("ip")
@@ -259,17 +380,17 @@ class UserSessionSpawner(Spawner):
 
     @default("options_form")
     def _default_options_form(self):
-        if len(self.profiles) < 2:
+        if len(self.profile_list) < 2:
             return ""
         options = []
-        for profile in self.profiles:
-            name = html.escape(str(profile.get("name", "")))
-            label = html.escape(str(profile.get("display_name") or profile.get("name", "")))
+        for profile in self.profile_list:
+            slug = html.escape(str(profile.get("slug", "")))
+            label = html.escape(str(profile.get("display_name") or profile.get("slug", "")))
             description = profile.get("description")
             if description:
                 label += " &mdash; " + html.escape(str(description))
             selected = " selected" if profile.get("default") else ""
-            options.append(f'<option value="{name}"{selected}>{label}</option>')
+            options.append(f'<option value="{slug}"{selected}>{label}</option>')
         return ('<label for="profile">Server profile</label>'
                 '<select class="form-control" name="profile" id="profile">' + "".join(options) + "</select>")
 
@@ -279,70 +400,64 @@ class UserSessionSpawner(Spawner):
 
     # --- Kubernetes access ---------------------------------------------------------------------------------
 
-    _api_client = None
+    # Name of this user's UserSession: the operator's naming, or the name of an admin-made session the
+    # spawner adopted; kept in the hub's database through get_state/load_state.
+    _session_name = None
 
-    def _client(self):
-        if self._api_client is None:
-            if self.kubeconfig:
-                self._api_client = k8s_config.new_client_from_config(config_file=self.kubeconfig)
-            else:
-                configuration = k8s_client.Configuration()
-                k8s_config.load_incluster_config(client_configuration=configuration)
-                self._api_client = k8s_client.ApiClient(configuration)
-        return self._api_client
-
-    async def _call(self, function, *args, **kwargs):
-        # The kubernetes client is synchronous; keep the hub's event loop free.
-        return await asyncio.get_running_loop().run_in_executor(None, lambda: function(*args, **kwargs))
-
-    def _custom(self):
-        return k8s_client.CustomObjectsApi(self._client())
-
-    def _core(self):
-        return k8s_client.CoreV1Api(self._client())
+    @property
+    def kube(self):
+        return KubernetesApi(self.api_url, self.service_account_dir, self.request_timeout)
 
     @property
     def session_name(self):
-        return session_name(self.user.name)
+        return self._session_name or session_name(self.user.name)
 
-    async def _read_session(self):
-        try:
-            return await self._call(self._custom().get_namespaced_custom_object,
-                                    GROUP, VERSION, self.namespace, PLURAL, self.session_name)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
+    async def _read_session(self, name=None):
+        _, body = await self.kube.request("GET", KubernetesApi.sessions_path(self.facility_namespace, name or self.session_name))
+        return body
 
-    async def _delete_session(self, wait_seconds):
-        try:
-            await self._call(self._custom().delete_namespaced_custom_object,
-                             GROUP, VERSION, self.namespace, PLURAL, self.session_name,
-                             body=k8s_client.V1DeleteOptions(propagation_policy="Background"))
-        except ApiException as error:
-            if error.status != 404:
-                raise
+    async def _find_session(self):
+        """This user's session: by the operator's name, else one an admin made for the user (any name)."""
+        current = await self._read_session(session_name(self.user.name))
+        if current is not None:
+            return current
+        _, listing = await self.kube.request("GET", KubernetesApi.sessions_path(self.facility_namespace))
+        mine = [item for item in (listing or {}).get("items", [])
+                if session_user(item) == self.user.name
+                and (item.get("spec") or {}).get("facilityRef") == self.facility_name
+                and not (item.get("metadata") or {}).get("deletionTimestamp")]
+        mine.sort(key=lambda item: (item["metadata"].get("creationTimestamp") or "", item["metadata"]["name"]))
+        return mine[0] if mine else None
+
+    async def _delete_session(self, wait_seconds, name=None):
+        name = name or self.session_name
+        await self.kube.request("DELETE", KubernetesApi.sessions_path(self.facility_namespace, name),
+                                query={"propagationPolicy": "Background"})
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
-            if await self._read_session() is None:
+            if await self._read_session(name) is None:
                 return True
             await asyncio.sleep(self.poll_seconds)
-        return False
+        return wait_seconds <= 0
+
+    async def _create_secret(self, session, env, owner_uid):
+        secret = build_hub_env_secret(session, env, owner_uid)
+        await self.kube.request("POST", KubernetesApi.secrets_path(self.facility_namespace), secret)
 
     # --- Spawner interface ---------------------------------------------------------------------------------
 
     async def build_objects(self):
-        """The UserSession and hub environment Secret for the current user (nothing is sent)."""
+        """The UserSession and hub environment for the current user (nothing is sent)."""
         auth_state = None
         try:
             auth_state = await self.user.get_auth_state()
         except Exception:  # auth state disabled or not decryptable: spawn without e-mail and groups
-            self.log.debug("no auth_state for %s", self.user.name)
-        email, groups = identity_from_auth_state(auth_state)
+            self.log.warning("no auth_state for %s: the session gets no e-mail or groups", self.user.name)
+        email, groups = identity_from_auth_state(auth_state, self.groups_claim)
         profile = (self.user_options or {}).get("profile")
         if not profile:
-            profile = next((p.get("name") for p in self.profiles if p.get("default")), None)
-        session = build_user_session(self.user.name, self.facility, self.namespace, email, groups, profile)
+            profile = next((p.get("slug") for p in self.profile_list if p.get("default")), None)
+        session = build_user_session(self.user.name, self.facility_name, self.facility_namespace, email, groups, profile)
         return session, self.get_env()
 
     async def start(self):
@@ -350,34 +465,61 @@ class UserSessionSpawner(Spawner):
             raise RuntimeError("named servers are not supported: a user has one UserSession")
         session, env = await self.build_objects()
 
-        if await self._read_session() is not None:
+        existing = await self._find_session()
+        if existing is not None and is_hub_made(existing):
             # A session left from an earlier spawn has another hub token in its environment: replace it.
-            self.log.info("replacing existing UserSession %s/%s", self.namespace, self.session_name)
+            self._session_name = existing["metadata"]["name"]
+            self.log.info("replacing existing UserSession %s/%s", self.facility_namespace, self.session_name)
             if not await self._delete_session(self.delete_timeout):
                 raise RuntimeError(f"the previous session {self.session_name} is still being deleted; try again shortly")
+            existing = None
 
-        created = await self._call(self._custom().create_namespaced_custom_object,
-                                   GROUP, VERSION, self.namespace, PLURAL, session)
-        secret = build_hub_env_secret(session, env, created["metadata"]["uid"])
+        if existing is None:
+            self._session_name = session["metadata"]["name"]
+            _, created = await self.kube.request("POST", KubernetesApi.sessions_path(self.facility_namespace), session)
+            await self._create_secret(session, env, created["metadata"]["uid"])
+            self.log.info("created UserSession %s/%s for %s", self.facility_namespace, self.session_name, self.user.name)
+        else:
+            await self._adopt(existing, session, env)
+
         try:
-            await self._call(self._core().create_namespaced_secret, self.namespace, secret)
-        except ApiException as error:
-            if error.status != 409:
-                raise
-            await self._call(self._core().replace_namespaced_secret,
-                             secret["metadata"]["name"], self.namespace, secret)
-        self.log.info("created UserSession %s/%s for %s", self.namespace, self.session_name, self.user.name)
+            return await self._wait_until_ready()
+        except BaseException:
+            # Nothing half-made stays behind: a failed or abandoned (timed out, cancelled) start removes the session.
+            try:
+                await self._delete_session(0)
+            except Exception as error:
+                self.log.warning("could not delete UserSession %s after a failed start: %s", self.session_name, error)
+            raise
 
+    async def _adopt(self, existing, session, env):
+        """A session an admin made for this user (e.g. for a workshop) has no hub environment, so its notebook
+        cannot start. The hub takes it over: the admin's spec (profile, resources, Dask, ttl) is kept, the hub
+        environment is added, and from now on it is the user's hub session (stopping the server deletes it)."""
+        name = existing["metadata"]["name"]
+        self._session_name = name
+        secret_name = hub_env_secret_name(name)
+        adopted = dict(session, metadata=dict(existing["metadata"]), spec=dict(session["spec"], hubEnvSecretName=secret_name))
+        await self._create_secret(adopted, env, existing["metadata"]["uid"])
+        patch = {
+            "metadata": {"labels": {LABEL_MANAGED_BY: MANAGED_BY_HUB}, "annotations": {ANNOTATION_USER: self.user.name}},
+            "spec": {"hubEnvSecretName": secret_name},
+        }
+        await self.kube.request("PATCH", KubernetesApi.sessions_path(self.facility_namespace, name), patch,
+                                content_type="application/merge-patch+json")
+        self.log.info("adopted UserSession %s/%s made for %s", self.facility_namespace, name, self.user.name)
+
+    async def _wait_until_ready(self):
         while True:
             current = await self._read_session()
             if current is None:
                 raise RuntimeError(f"UserSession {self.session_name} was deleted while starting")
             if is_ready(current):
                 return current["status"]["serverUrl"]
-            status = current.get("status") or {}
-            if status.get("phase") == "Failed":
-                ready = condition(current, "Ready") or {}
-                raise RuntimeError(f"session failed: {ready.get('reason', 'Failed')}: {ready.get('message', '')}")
+            failure = failure_of(current)
+            if failure is not None:
+                # The operator's condition, as the user should see it on the spawn page.
+                raise RuntimeError(f"{failure[0]}: {failure[1]}")
             await asyncio.sleep(self.poll_seconds)
 
     async def progress(self):
@@ -385,8 +527,8 @@ class UserSessionSpawner(Spawner):
         while True:
             try:
                 current = await self._read_session()
-            except ApiException as error:
-                self.log.warning("cannot read UserSession %s: %s", self.session_name, error.reason)
+            except (ApiError, ConnectionError) as error:
+                self.log.warning("cannot read UserSession %s: %s", self.session_name, error)
                 current = None
             if current is not None:
                 event = progress_of(current)
@@ -398,12 +540,14 @@ class UserSessionSpawner(Spawner):
             await asyncio.sleep(self.poll_seconds)
 
     async def poll(self):
+        """None while the session exists and has not failed (also right after a hub restart: the session is found
+        by the name kept in the hub's state), 0 when it is gone (deleted, culled by ttl), 1 when it failed."""
         current = await self._read_session()
         if current is None:
             return 0
         if (current.get("metadata") or {}).get("deletionTimestamp"):
             return 0
-        if ((current.get("status") or {}).get("phase")) == "Failed":
+        if failure_of(current) is not None:
             return 1
         return None
 
@@ -413,8 +557,18 @@ class UserSessionSpawner(Spawner):
 
     def get_state(self):
         state = super().get_state()
-        state["session_name"] = self.session_name
+        if self._session_name:
+            state["session_name"] = self._session_name
         return state
+
+    def load_state(self, state):
+        super().load_state(state)
+        if state.get("session_name"):
+            self._session_name = state["session_name"]
+
+    def clear_state(self):
+        super().clear_state()
+        self._session_name = None
 
 
 def main(argv=None):

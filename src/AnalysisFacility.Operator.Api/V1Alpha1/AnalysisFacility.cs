@@ -57,7 +57,7 @@ public sealed class HubSpec
     [Doc("Run the hub.")]
     [Default(true)] public bool Enabled { get; set; } = true;
 
-    [Doc("Hub container image (must contain jupyterhub, the oauthenticator package and the kubernetes Python client).")]
+    [Doc("Hub container image (must contain jupyterhub 3 or 4 and, for OAuth login, oauthenticator 16; the operator's spawner needs nothing else).")]
     [Default("quay.io/jupyterhub/k8s-hub:3.3.8"), Pattern(Patterns.Image)] public string Image { get; set; } = "quay.io/jupyterhub/k8s-hub:3.3.8";
 
     [Doc("Public host name of the hub's Ingress (e.g. cmsaf-jh.unl.edu). No Ingress is made when empty.")]

@@ -14,6 +14,8 @@ public static class HubBuilder
     public const string ConfigFileName = "jupyterhub_config.py";
     public const string ProxyTokenKey = "proxy-token";
     public const string CookieSecretKey = "cookie-secret";
+    /// <summary>Key of the hub Secret with the auth_state encryption key (32 random bytes, hex).</summary>
+    public const string CryptKeyKey = "crypt-key";
     /// <summary>Pod annotation holding a hash of the generated config, so a config change rolls the hub out.</summary>
     public const string ConfigHashAnnotation = "analysisfacility.io/config-hash";
 
@@ -88,6 +90,7 @@ public static class HubBuilder
             {
                 [ProxyTokenKey] = context.KeepOrGenerate(names.HubSecret, ProxyTokenKey),
                 [CookieSecretKey] = context.KeepOrGenerate(names.HubSecret, CookieSecretKey),
+                [CryptKeyKey] = context.KeepOrGenerate(names.HubSecret, CryptKeyKey),
             }),
             HubDatabaseClaim(kube, names),
             new V1ServiceAccount { ApiVersion = "v1", Kind = "ServiceAccount", Metadata = kube.Meta(names.Hub) },
@@ -120,14 +123,18 @@ public static class HubBuilder
         },
     };
 
+    /// <summary>What the spawner calls (its module docstring lists them): UserSessions, and creating the hub-env
+    /// Secrets. Secrets are create-only, so the hub can never read the facility's issuer keys or other Secrets.</summary>
+    public static readonly IReadOnlyList<(string Group, string Resource, IReadOnlyList<string> Verbs)> HubPermissions =
+    [
+        (ApiGroup.Group, "usersessions", ["get", "list", "create", "patch", "delete"]),
+        ("", "secrets", ["create"]),
+    ];
+
     private static V1Role Role(Kube kube, FacilityNames names) => new()
     {
         ApiVersion = "rbac.authorization.k8s.io/v1", Kind = "Role", Metadata = kube.Meta(names.Hub),
-        Rules =
-        [
-            new V1PolicyRule { ApiGroups = [ApiGroup.Group], Resources = ["usersessions"], Verbs = ["get", "list", "watch", "create", "update", "patch", "delete"] },
-            new V1PolicyRule { ApiGroups = [ApiGroup.Group], Resources = ["usersessions/status"], Verbs = ["get"] },
-        ],
+        Rules = HubPermissions.Select(p => new V1PolicyRule { ApiGroups = [p.Group], Resources = [p.Resource], Verbs = p.Verbs.ToList() }).ToList(),
     };
 
     private static V1Deployment Deployment(Api.V1Alpha1.AnalysisFacility facility, Kube kube, FacilityNames names, FacilityContext context, string configText)
@@ -140,6 +147,7 @@ public static class HubBuilder
             Kube.Env("PYTHONPATH", HubRuntime.SpawnerModuleDirectory),
             Kube.EnvFromSecret("CONFIGPROXY_AUTH_TOKEN", names.HubSecret, ProxyTokenKey),
             Kube.EnvFromSecret("JPY_COOKIE_SECRET", names.HubSecret, CookieSecretKey),
+            Kube.EnvFromSecret(HubConfigGenerator.CryptKeyVariable, names.HubSecret, CryptKeyKey),
         };
         if (hub.Authentication.Type == "oauth" && hub.Authentication.OAuth is { } oauth)
         {

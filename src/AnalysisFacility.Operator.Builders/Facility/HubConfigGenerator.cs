@@ -75,7 +75,11 @@ public sealed record HubRuntime
     };
 }
 
-/// <summary>Generates <c>jupyterhub_config.py</c> for a facility.</summary>
+/// <summary>
+/// Generates <c>jupyterhub_config.py</c> for a facility. Every trait set here exists under the same name in JupyterHub
+/// 3.0 (Debian's, which the tests load the config with) and 4.1 (the k8s-hub:3.3.8 image); DummyAuthenticator.password
+/// is gone in JupyterHub 5. The UserSessionSpawner traits are the spawner module's (a test fails on any the class lacks).
+/// </summary>
 public static class HubConfigGenerator
 {
     public const string SpawnerClass = "analysisfacility_spawner.UserSessionSpawner";
@@ -89,6 +93,8 @@ public static class HubConfigGenerator
     public const string DummyPasswordVariable = "HUB_DUMMY_PASSWORD";
     public const string FacilityNameVariable = "AF_FACILITY_NAME";
     public const string FacilityNamespaceVariable = "AF_FACILITY_NAMESPACE";
+    /// <summary>JupyterHub's own variable for the auth_state encryption key(s) (jupyterhub/crypto.py KEY_ENV).</summary>
+    public const string CryptKeyVariable = "JUPYTERHUB_CRYPT_KEY";
 
     /// <summary>Scopes jupyterhub-idle-culler needs (its README): list users, see activity, stop servers.</summary>
     public static readonly IReadOnlyList<string> IdleCullerScopes = ["list:users", "read:users:activity", "read:servers", "delete:servers"];
@@ -111,6 +117,9 @@ public static class HubConfigGenerator
         Python.Assign(config, "ConfigurableHTTPProxy.api_url", runtime.ProxyApiUrl);
         Python.Assign(config, "JupyterHub.db_url", runtime.DatabaseUrl);
         config.AppendLine("# The proxy token and cookie secret come from the environment (CONFIGPROXY_AUTH_TOKEN, JPY_COOKIE_SECRET).");
+        config.AppendLine("# A hub restart (new config, new pod) must not stop the users' servers: the spawner finds them again");
+        config.AppendLine("# through poll() and the session name kept in its state. JupyterHub 3.0 and 4.1 default to True.");
+        Python.Assign(config, "JupyterHub.cleanup_servers", false);
         config.AppendLine();
 
         AppendAuthentication(config, facility);
@@ -154,6 +163,9 @@ public static class HubConfigGenerator
             }
         }
         if (hub.AdminUsers.Count > 0) config.AppendLine($"c.Authenticator.admin_users = {Python.Set(hub.AdminUsers)}");
+        config.AppendLine($"# The login's e-mail and groups reach the spawner through auth_state, encrypted with {CryptKeyVariable}");
+        config.AppendLine("# (the hub Secret's key; the hub refuses to start without it).");
+        Python.Assign(config, "Authenticator.enable_auth_state", true);
         config.AppendLine();
     }
 
@@ -163,6 +175,10 @@ public static class HubConfigGenerator
         Python.Assign(config, "JupyterHub.spawner_class", runtime.SpawnerClassOverride ?? SpawnerClass);
         config.AppendLine($"c.UserSessionSpawner.facility_name = os.environ.get({Python.Str(FacilityNameVariable)}, {Python.Str(runtime.FacilityName)})");
         config.AppendLine($"c.UserSessionSpawner.facility_namespace = os.environ.get({Python.Str(FacilityNamespaceVariable)}, {Python.Str(runtime.FacilityNamespace)})");
+        if (facility.Spec.Hub.Authentication is { Type: "oauth", OAuth: { } oauth })
+        {
+            Python.Assign(config, "UserSessionSpawner.groups_claim", oauth.GroupsClaim);
+        }
         var profiles = facility.Spec.Hub.Profiles;
         var defaultIndex = Math.Max(0, profiles.FindIndex(p => p.Default));
         var profileList = profiles.Select((p, index) => new Dictionary<string, object?>

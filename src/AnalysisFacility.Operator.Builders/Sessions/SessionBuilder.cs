@@ -1,6 +1,7 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 using AnalysisFacility.Operator.Builders.Common;
+using AnalysisFacility.Operator.Builders.Dask;
 using k8s;
 using k8s.Models;
 
@@ -49,6 +50,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
     public const string StoreVolume = "user-store";
     public const string ClientConfigVolume = "client-config";
     public const string CaVolume = "ca-bundle";
+    public const string DaskTlsVolume = "dask-tls";
     /// <summary>Hash of the session fields the pod is made from: when it changes, the user asked for a different server.</summary>
     public const string SessionSpecHashAnnotation = "analysisfacility.io/session-spec-hash";
     /// <summary>Hash of the client environment the container starts with (environment variables are read once, at start).</summary>
@@ -184,6 +186,25 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
                 ConfigMap = new V1ConfigMapVolumeSource { Name = ca.Name, Items = [new V1KeyToPath { Key = ca.Key, Path = "ca.crt" }] },
             });
             mounts.Add(new V1VolumeMount { Name = CaVolume, MountPath = SessionClientConfig.CaMountPath, ReadOnlyProperty = true });
+        }
+
+        if (context.DaskTlsSecretName is { } daskTls)
+        {
+            // The client's half of the cluster's TLS Secret only: the scheduler's private key stays with the scheduler.
+            volumes.Add(new V1Volume
+            {
+                Name = DaskTlsVolume,
+                Secret = new V1SecretVolumeSource
+                {
+                    SecretName = daskTls,
+                    Items = [.. new[] { DaskTls.CaCertificateKey, DaskTls.ClientCertificateKey, DaskTls.ClientPrivateKeyKey }
+                        .Select(key => new V1KeyToPath { Key = key, Path = key })],
+                    DefaultMode = 0x124, // 0444: whatever uid the notebook image runs as can read them
+                    // The notebook does not wait for its Dask cluster: the kubelet fills the files in once the Secret exists.
+                    Optional = true,
+                },
+            });
+            mounts.Add(new V1VolumeMount { Name = DaskTlsVolume, MountPath = SessionClientConfig.DaskTlsMountPath, ReadOnlyProperty = true });
         }
 
         var env = clientConfig.Environment.Keys

@@ -1,4 +1,5 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Dask;
 using YamlDotNet.Serialization;
 
 namespace AnalysisFacility.Operator.Builders.Sessions;
@@ -14,8 +15,16 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
 
     /// <summary>Where the ConfigMap's files appear in the notebook container.</summary>
     public const string MountPath = "/etc/analysisfacility/client";
-    /// <summary>Directory dask reads as its system configuration (DASK_ROOT_CONFIG), so ~/.config/dask still overrides it.</summary>
+    /// <summary>
+    /// The session's Dask configuration directory, given to dask as DASK_CONFIG. Dask reads DASK_ROOT_CONFIG (default
+    /// /etc/dask), sys.prefix/etc/dask, ~/.config/dask and then DASK_CONFIG (dask/config.py _get_paths), so the image's own
+    /// configuration stays in effect and the session adds its scheduler and TLS files on top. (Replacing DASK_ROOT_CONFIG
+    /// would hide the image's files.) DASK_CONFIG comes last, so a user overrides it with DASK_* variables or in code.
+    /// </summary>
     public const string DaskDirectory = MountPath + "/dask";
+    public const string DaskConfigVariable = "DASK_CONFIG";
+    /// <summary>Where the session's Dask TLS files (CA, client certificate and key) are mounted.</summary>
+    public const string DaskTlsMountPath = "/etc/analysisfacility/dask-tls";
     /// <summary>
     /// The ServiceX client looks for servicex.yaml from the working directory up to '/', then in the home directory;
     /// a file at the root is therefore found from anywhere while a user's own file still wins.
@@ -53,20 +62,40 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
         if (facility.Mlflow.Enabled && endpoints.Mlflow is not null) env["MLFLOW_TRACKING_URI"] = endpoints.Mlflow;
         if (endpoints.XCache is not null) env["XCACHE_ENDPOINT"] = endpoints.XCache;
         if (endpoints.ServiceX is not null) env["SERVICEX_ENDPOINT"] = endpoints.ServiceX;
-        env["DASK_ROOT_CONFIG"] = DaskDirectory;
+        env[DaskConfigVariable] = DaskDirectory;
 
         var serviceX = facility.ServiceX.Enabled && endpoints.ServiceX is not null ? ServiceXYamlFor(endpoints.ServiceX) : null;
-        return new SessionClientConfig(env, DaskYamlFor(facility.Dask, context.DaskSchedulerAddress), serviceX);
+        return new SessionClientConfig(env, DaskYamlFor(facility.Dask, context.DaskSchedulerAddress, context.DaskTlsSecretName is not null), serviceX);
     }
 
     /// <summary>
-    /// Dask configuration: "scheduler-address" makes a bare distributed.Client() connect to the session's cluster;
-    /// the analysisfacility section tells notebooks and tools what workers the facility runs.
+    /// Dask configuration: "scheduler-address" makes a bare distributed.Client() connect to the session's cluster, and
+    /// for a tls:// scheduler distributed.comm.tls names the CA and client key pair the pod mounts (distributed's
+    /// Security() reads them when no security is passed); the analysisfacility section tells notebooks and tools what
+    /// workers the facility runs.
     /// </summary>
-    private static string DaskYamlFor(DaskDefaults dask, string? schedulerAddress)
+    private static string DaskYamlFor(DaskDefaults dask, string? schedulerAddress, bool tls)
     {
         var document = new Dictionary<string, object>();
         if (schedulerAddress is not null) document["scheduler-address"] = schedulerAddress;
+        if (tls)
+        {
+            document["distributed"] = new Dictionary<string, object>
+            {
+                ["comm"] = new Dictionary<string, object>
+                {
+                    ["tls"] = new Dictionary<string, object>
+                    {
+                        ["ca-file"] = $"{DaskTlsMountPath}/{DaskTls.CaCertificateKey}",
+                        ["client"] = new Dictionary<string, object>
+                        {
+                            ["cert"] = $"{DaskTlsMountPath}/{DaskTls.ClientCertificateKey}",
+                            ["key"] = $"{DaskTlsMountPath}/{DaskTls.ClientPrivateKeyKey}",
+                        },
+                    },
+                },
+            };
+        }
         document["analysisfacility"] = new Dictionary<string, object>
         {
             ["worker"] = new Dictionary<string, object>

@@ -18,6 +18,12 @@ public sealed record SessionContext
     /// <summary>Scheduler address of the session's DaskCluster (e.g. tls://alice.dask.coffea.casa:8786), when it has one.</summary>
     public string? DaskSchedulerAddress { get; init; }
 
+    /// <summary>
+    /// The TLS Secret of the session's DaskCluster (DaskTls: ca.crt, client.crt, client.key) when its scheduler speaks
+    /// TLS; the pod mounts the CA and the client pair (never the scheduler's key) and dask.yaml points at them.
+    /// </summary>
+    public string? DaskTlsSecretName { get; init; }
+
     /// <summary>Name of the Secret holding the user's token (made by the token builder); handed to the token delivery.</summary>
     public required string TokenSecretName { get; init; }
 

@@ -63,6 +63,7 @@ public static class SessionPlanning
             // From the facility's spec, not its status: a session is configured at once, and a status write never changes it.
             Endpoints = SessionServiceEndpoints.From(FacilityStatusHelper.Endpoints(facility)),
             DaskSchedulerAddress = schedulerAddress,
+            DaskTlsSecretName = dask is { Spec.Tls: true } ? DaskNames.TlsSecret(dask.Metadata.Name) : null,
             TokenSecretName = tokenSecret,
         };
         var build = new SessionBuilder(new SessionTokenAdapter(facility.Spec.Sessions.RunAsUser)).Build(session, facility, context);

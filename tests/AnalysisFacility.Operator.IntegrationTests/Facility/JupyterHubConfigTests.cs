@@ -69,13 +69,25 @@ public sealed class JupyterHubConfigTests : IDisposable
         var configPath = Path.Combine(_directory, "jupyterhub_config.py");
         await File.WriteAllTextAsync(configPath, HubConfigGenerator.Generate(facility, runtime));
 
-        await using var hub = TestProcess.Start(Programs.Require("jupyterhub"), ["--config", configPath], _directory,
-            new Dictionary<string, string>
-            {
-                [HubConfigGenerator.DummyPasswordVariable] = "shared-test-password",
-                ["CONFIGPROXY_AUTH_TOKEN"] = Convert.ToHexString(Guid.NewGuid().ToByteArray()),
-                ["NODE_PATH"] = DebianNodeModules,
-            });
+        var environment = new Dictionary<string, string>
+        {
+            [HubConfigGenerator.DummyPasswordVariable] = "shared-test-password",
+            ["CONFIGPROXY_AUTH_TOKEN"] = Convert.ToHexString(Guid.NewGuid().ToByteArray()),
+            ["NODE_PATH"] = DebianNodeModules,
+        };
+        // auth_state is on (the spawner needs the login's e-mail and groups): without its key the hub refuses to start.
+        var (noKeyExit, noKeyOutput) = await TestProcess.RunAsync(Programs.Require("jupyterhub"), ["--config", configPath], environment,
+            timeout: TimeSpan.FromSeconds(60), workingDirectory: _directory);
+        noKeyExit.Should().NotBe(0);
+        noKeyOutput.Should().Contain("auth_state is enabled, but encryption is not available");
+        // The key as the hub container gets it: from the hub Secret the HubBuilder makes.
+        var hubObjects = HubBuilder.Build(facility, new FacilityContext { IssuerServiceHost = "issuer.test" }).Objects;
+        var hubSecret = hubObjects.OfType<V1Secret>().Single(s => s.Data.ContainsKey(HubBuilder.CryptKeyKey));
+        hubObjects.OfType<V1Deployment>().Single().Spec.Template.Spec.Containers.Single(c => c.Name == "hub").Env
+            .Should().Contain(e => e.Name == HubConfigGenerator.CryptKeyVariable && e.ValueFrom.SecretKeyRef.Name == hubSecret.Metadata.Name
+                && e.ValueFrom.SecretKeyRef.Key == HubBuilder.CryptKeyKey);
+        environment[HubConfigGenerator.CryptKeyVariable] = System.Text.Encoding.UTF8.GetString(hubSecret.Data[HubBuilder.CryptKeyKey]);
+        await using var hub = TestProcess.Start(Programs.Require("jupyterhub"), ["--config", configPath], _directory, environment);
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new CookieContainer() })
         {
             BaseAddress = new Uri($"http://127.0.0.1:{publicPort}"),
@@ -202,7 +214,11 @@ public sealed class JupyterHubConfigTests : IDisposable
         var configPath = Path.Combine(_directory, "jupyterhub_config.py");
         await File.WriteAllTextAsync(configPath, HubConfigGenerator.Generate(facility, runtime));
         var (hasOAuthenticator, _) = await TestProcess.RunAsync(Python, ["-c", "import oauthenticator"]);
-        var environment = new Dictionary<string, string> { ["OAUTH_CLIENT_ID"] = "client-123", ["OAUTH_CLIENT_SECRET"] = "s3cr3t-value", ["NODE_PATH"] = DebianNodeModules };
+        var environment = new Dictionary<string, string>
+        {
+            ["OAUTH_CLIENT_ID"] = "client-123", ["OAUTH_CLIENT_SECRET"] = "s3cr3t-value", ["NODE_PATH"] = DebianNodeModules,
+            [HubConfigGenerator.CryptKeyVariable] = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+        };
 
         if (hasOAuthenticator == 0)
         {

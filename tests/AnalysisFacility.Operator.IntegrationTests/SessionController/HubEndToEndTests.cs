@@ -21,13 +21,15 @@ public sealed class HubEndToEndTests(ControlPlaneFixture fixture)
     [Fact]
     public async Task Hub_login_and_spawn_create_a_session_the_spawner_returns_its_url_and_stop_deletes_it()
     {
-        var bed = await CreateAsync(fixture, "sess-hub");
+        var bed = await CreateAsync(fixture, "sess-hub", edit: spec => spec.Hub.Authentication = new Api.V1Alpha1.HubAuthentication { Type = "dummy" });
         await using var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]);
         var directory = Path.Combine(Path.GetTempPath(), "hub-e2e-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         try
         {
             var (publicPort, hubPort, proxyApiPort) = (Ports.GetFree(), Ports.GetFree(), Ports.GetFree());
+            // The hub's own ServiceAccount and RBAC, as the HubBuilder makes them (no admin credentials for the spawner).
+            var (serviceAccount, _) = await SpawnerClusterTests.HubServiceAccountAsync(fixture, bed, Sessions.SpawnerHarness.Materialise(bed.Facility, directory), directory);
             var apiToken = Convert.ToHexString(Guid.NewGuid().ToByteArray());
             var config = $$"""
                 c.JupyterHub.authenticator_class = "dummy"
@@ -42,11 +44,11 @@ public sealed class HubEndToEndTests(ControlPlaneFixture fixture)
                 c.JupyterHub.pid_file = "{{directory}}/jupyterhub.pid"
                 c.JupyterHub.services = [{"name": "tester", "api_token": "{{apiToken}}"}]
                 c.JupyterHub.load_roles = [{"name": "tester", "scopes": ["admin:users", "admin:servers"], "services": ["tester"]}]
-                c.UserSessionSpawner.facility = "{{FacilityName}}"
-                c.UserSessionSpawner.namespace = "{{bed.Namespace}}"
-                c.UserSessionSpawner.kubeconfig = "{{fixture.Plane.KubeconfigPath}}"
+                c.UserSessionSpawner.facility_name = "{{FacilityName}}"
+                c.UserSessionSpawner.facility_namespace = "{{bed.Namespace}}"
+                c.UserSessionSpawner.service_account_dir = "{{serviceAccount}}"
                 c.UserSessionSpawner.poll_seconds = 0.5
-                c.UserSessionSpawner.http_timeout = 60
+                c.Spawner.http_timeout = 60
                 """;
             var configPath = Path.Combine(directory, "jupyterhub_config.py");
             await File.WriteAllTextAsync(configPath, config);
@@ -56,6 +58,8 @@ public sealed class HubEndToEndTests(ControlPlaneFixture fixture)
                 ["PYTHONPATH"] = filesDirectory,
                 ["NODE_PATH"] = "/usr/share/nodejs:/usr/lib/nodejs",
                 ["CONFIGPROXY_AUTH_TOKEN"] = Convert.ToHexString(Guid.NewGuid().ToByteArray()),
+                ["KUBERNETES_SERVICE_HOST"] = "127.0.0.1",
+                ["KUBERNETES_SERVICE_PORT"] = fixture.Plane.ApiServerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             }, name: "jupyterhub");
 
             using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new CookieContainer() })

@@ -10,15 +10,30 @@ using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility
 namespace AnalysisFacility.Operator.IntegrationTests.Sessions;
 
 /// <summary>
-/// The hub's spawner module, run with the real Debian python3, jupyterhub 3.0 and python3-kubernetes: it must
-/// import, configure like the hub configures it, and create exactly the objects the operator expects.
+/// The hub's spawner module, run with the real Debian python3 and jupyterhub 3.0 under the import guard (only the
+/// standard library and the packages of the hub image k8s-hub:3.3.8): it must import, configure like the generated
+/// config configures it, and create exactly the objects the operator expects.
 /// </summary>
 public class SpawnerModuleTests
 {
-    // The Debian interpreter, which has the jupyterhub and kubernetes packages (not a pyenv shim).
+    // The Debian interpreter, which has the jupyterhub package (not a pyenv shim).
     private const string Python = "/usr/bin/python3";
 
     internal static string ModulePath => Path.Combine(RepositoryRoot.Find(), "charts", "analysisfacility-operator", "files", "analysisfacility_spawner.py");
+
+    /// <summary>Runs the spawner module as a script, under the import guard.</summary>
+    private static Task<ProcessResult> RunSpawnerAsync(params string[] arguments) =>
+        RunPythonAsync([SpawnerHarness.Guard, SpawnerHarness.Packages, ModulePath, .. arguments]);
+
+    /// <summary>Python source that installs the import guard for the spawner module, then makes it importable.</summary>
+    private static string GuardPrelude => $"""
+        import sys
+        sys.path.insert(0, {JsonSerializer.Serialize(SpawnerHarness.Directory)})
+        import import_guard
+        import_guard.install({JsonSerializer.Serialize(SpawnerHarness.Packages)}, {JsonSerializer.Serialize(ModulePath)})
+        sys.path.insert(0, {JsonSerializer.Serialize(Path.GetDirectoryName(ModulePath))})
+
+        """;
 
     private static async Task<ProcessResult> RunPythonAsync(params string[] arguments)
     {
@@ -30,7 +45,7 @@ public class SpawnerModuleTests
     [Fact]
     public async Task Dry_run_prints_a_session_the_operator_accepts()
     {
-        var run = await RunPythonAsync(ModulePath, "--dry-run", "--user", "sam.albin@unl.edu", "--facility", "cms-af",
+        var run = await RunSpawnerAsync("--dry-run", "--user", "sam.albin@unl.edu", "--facility", "cms-af",
             "--namespace", "cms", "--email", "sam.albin@unl.edu", "--group", "cms", "--group", "/cms/higgs", "--group", "not a group",
             "--profile", "gpu", "--env", "JUPYTERHUB_API_TOKEN=secret-value", "--env", "JUPYTERHUB_USER=sam.albin@unl.edu");
 
@@ -65,7 +80,7 @@ public class SpawnerModuleTests
     {
         var users = new[] { "alice", "Alice", "sam.albin@unl.edu", "sam-albin-unl-edu", "oksana.shadura@cern.ch", "a_b+c@x.org", "1user", new string('x', 64) };
 
-        var script = $"import sys; sys.path.insert(0, {JsonSerializer.Serialize(Path.GetDirectoryName(ModulePath))}); import analysisfacility_spawner as m; " +
+        var script = GuardPrelude + "import analysisfacility_spawner as m\n" +
                      "import json; print(json.dumps([[m.session_name(u), m.label_value(u)] for u in json.loads(sys.argv[1])]))";
         var run = await RunPythonAsync("-c", script, JsonSerializer.Serialize(users));
 
@@ -77,20 +92,19 @@ public class SpawnerModuleTests
     [Fact]
     public async Task Spawner_class_configures_like_the_hub_configures_it()
     {
-        var script = $$$"""
-            import sys, json
-            sys.path.insert(0, {{{JsonSerializer.Serialize(Path.GetDirectoryName(ModulePath))}}})
+        var script = GuardPrelude + """
+            import json
             from traitlets.config import Config
             from jupyterhub.spawner import Spawner
             import analysisfacility_spawner as m
             c = Config()
-            c.UserSessionSpawner.facility = "cms-af"
-            c.UserSessionSpawner.namespace = "cms"
-            c.UserSessionSpawner.profiles = [{"name": "standard", "display_name": "2 cores", "default": True}, {"name": "gpu", "display_name": "GPU <1>"}]
+            c.UserSessionSpawner.facility_name = "cms-af"
+            c.UserSessionSpawner.facility_namespace = "cms"
+            c.UserSessionSpawner.profile_list = [{"slug": "standard", "display_name": "2 cores", "default": True}, {"slug": "gpu", "display_name": "GPU <1>"}]
             s = m.UserSessionSpawner(config=c)
             print(json.dumps({
               "isSpawner": isinstance(s, Spawner),
-              "facility": s.facility, "namespace": s.namespace, "ip": s.ip, "port": s.port, "envKeep": s.env_keep,
+              "facility": s.facility_name, "namespace": s.facility_namespace, "ip": s.ip, "port": s.port, "envKeep": s.env_keep,
               "form": s.options_form,
               "options": s.options_from_form({"profile": ["gpu"]}),
               "identity": m.identity_from_auth_state({"oauth_user": {"email": "u@cern.ch", "groups": ["cms", "/cms/higgs", "bad group"]}}),
@@ -122,10 +136,111 @@ public class SpawnerModuleTests
     [Fact]
     public async Task Invalid_user_name_is_refused_before_anything_is_created()
     {
-        var (exitCode, output) = await TestProcess.RunAsync(Python, [ModulePath, "--dry-run", "--user", "bad name", "--facility", "cms-af"]);
+        var (exitCode, output) = await TestProcess.RunAsync(Python, [SpawnerHarness.Guard, SpawnerHarness.Packages, ModulePath, "--dry-run", "--user", "bad name", "--facility", "cms-af"]);
 
         exitCode.Should().Be(2);
         output.Should().Contain("'bad name' cannot have a session");
+    }
+
+    [Fact]
+    public async Task Import_guard_refuses_a_module_the_hub_image_does_not_ship()
+    {
+        // The spawner as it once was: it imported the kubernetes client, which k8s-hub:3.3.8 lacks, so the hub did not start.
+        var directory = Directory.CreateTempSubdirectory("guard-").FullName;
+        try
+        {
+            var copy = Path.Combine(directory, "analysisfacility_spawner.py");
+            await File.WriteAllTextAsync(copy, "import kubernetes\n" + await File.ReadAllTextAsync(ModulePath));
+            var run = await TestProcess.RunAsync(Python, [SpawnerHarness.Guard, SpawnerHarness.Packages, copy, "--session-name", "alice"]);
+
+            run.ExitCode.Should().NotBe(0);
+            run.Output.Should().Contain("the spawner imports 'kubernetes', which the hub image quay.io/jupyterhub/k8s-hub:3.3.8 does not ship");
+            (await RunSpawnerAsync("--session-name", "alice")).StandardOutput.Trim().Should().Be("alice", "the shipped module passes the guard");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The hub's jupyterhub_config.py from the ConfigMap the HubBuilder makes, loaded with the hub container's generated
+    /// environment by the real jupyterhub 3.0 and the spawner module: every c.Class.trait must be a trait its class
+    /// defines, and each class must accept the values. (Traitlets only warns about unknown traits, so a mismatch such as
+    /// facility_name vs facility made every spawn fail with an empty facility name.) GenericOAuthenticator is not packaged
+    /// here; its keys are the ones JupyterHubConfigTests checks against oauthenticator 16.
+    /// </summary>
+    [Theory]
+    [InlineData("dummy")]
+    [InlineData("oauth")]
+    public async Task Generated_hub_config_sets_only_traits_its_classes_define(string authentication)
+    {
+        var facility = new FacilityResource
+        {
+            Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cmsaf" },
+            Spec = new AnalysisFacilitySpec { Tokens = new TokenIssuerSpec { Issuer = "https://cmsaf-jh.unl.edu/issuer" } },
+        };
+        facility.Spec.Hub.Host = "cmsaf-jh.unl.edu";
+        facility.Spec.Hub.AdminUsers = ["oshadura"];
+        facility.Spec.Hub.Profiles =
+        [
+            new SessionProfile { Name = "small", Image = "coffeateam/coffea-casa-analysis:latest", Default = true },
+            new SessionProfile { Name = "gpu", Image = "coffeateam/coffea-casa-analysis:latest", Gpus = 1 },
+        ];
+        facility.Spec.Hub.Authentication = authentication == "dummy"
+            ? new HubAuthentication { Type = "dummy" }
+            : new HubAuthentication
+            {
+                Type = "oauth",
+                OAuth = new OAuthSpec
+                {
+                    AuthorizeUrl = "https://cms-auth.web.cern.ch/authorize", TokenUrl = "https://cms-auth.web.cern.ch/token",
+                    UserdataUrl = "https://cms-auth.web.cern.ch/userinfo", GroupsClaim = "wlcg.groups",
+                    ClientIdSecretRef = new SecretKeyReference { Name = "jhub-cms-auth", Key = "client_id" },
+                    ClientSecretSecretRef = new SecretKeyReference { Name = "jhub-cms-auth", Key = "client_secret" },
+                },
+            };
+        var directory = Directory.CreateTempSubdirectory("hub-config-").FullName;
+        try
+        {
+            var hub = SpawnerHarness.Materialise(facility, directory, new Dictionary<string, string>
+            {
+                ["jhub-cms-auth/client_id"] = "client-123", ["jhub-cms-auth/client_secret"] = "not-logged",
+            });
+            var report = await SpawnerHarness.CheckConfigAsync(ModulePath, hub);
+
+            report["unknown_traits"]!.AsArray().Should().BeEmpty(report.ToJsonString());
+            var checkedTraits = report["checked"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+            checkedTraits.Should().Contain(["UserSessionSpawner.facility_name", "UserSessionSpawner.facility_namespace",
+                "UserSessionSpawner.profile_list", "Authenticator.enable_auth_state", "JupyterHub.cleanup_servers"]);
+            var invalid = report["invalid"]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+            if (authentication == "dummy")
+            {
+                report["unknown_classes"]!.AsArray().Should().BeEmpty();
+                invalid.Should().BeEmpty();
+            }
+            else
+            {
+                checkedTraits.Should().Contain("UserSessionSpawner.groups_claim");
+                report["unknown_classes"]!.AsArray().Select(c => c!.GetValue<string>()).Should().Equal("GenericOAuthenticator");
+                invalid.Should().ContainSingle().Which.Should().Contain("oauthenticator.generic.GenericOAuthenticator' could not be imported");
+            }
+
+            // The values the spawner ends up with (the hub's container environment names the facility).
+            var script = Path.Combine(directory, "traits.json");
+            await File.WriteAllTextAsync(script, JsonSerializer.Serialize(new { user = "alice", steps = new[] { "traits" } }));
+            var traits = await TestProcess.RunAsync(Python, [SpawnerHarness.Script, SpawnerHarness.Packages, ModulePath, hub.ConfigPath, "run", script], hub.Environment);
+            traits.ExitCode.Should().Be(0, traits.Output);
+            var values = JsonNode.Parse(traits.StandardOutput.Trim().Split('\n').Last())!["result"]!;
+            values["facility_name"]!.GetValue<string>().Should().Be("cms-af");
+            values["facility_namespace"]!.GetValue<string>().Should().Be("cmsaf");
+            values["profile_list"]!.AsArray().Select(p => p!["slug"]!.GetValue<string>()).Should().Equal("small", "gpu");
+            values["groups_claim"]!.GetValue<string>().Should().Be(authentication == "dummy" ? "groups" : "wlcg.groups");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]

@@ -178,7 +178,8 @@ public class SessionBuilderTests
         servicex["default_endpoint"].Should().Be(endpoint["name"]);
 
         Notebook(objects).VolumeMounts.Should().Contain(m => m.MountPath == SessionClientConfig.ServiceXPath && m.SubPath == "servicex/servicex.yaml");
-        objects.ClientConfig.Data["DASK_ROOT_CONFIG"].Should().Be(SessionClientConfig.DaskDirectory);
+        objects.ClientConfig.Data[SessionClientConfig.DaskConfigVariable].Should().Be(SessionClientConfig.DaskDirectory);
+        objects.ClientConfig.Data.Should().NotContainKey("DASK_ROOT_CONFIG", "the image's own Dask configuration must stay visible");
         objects.Pod.Spec.Volumes.Single(v => v.Name == SessionBuilder.ClientConfigVolume).ConfigMap.Items
             .Should().Contain(i => i.Key == SessionClientConfig.DaskKey && i.Path == "dask/analysisfacility.yaml");
     }
