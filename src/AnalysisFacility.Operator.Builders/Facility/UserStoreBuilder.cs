@@ -72,6 +72,13 @@ public static class UserStoreBuilder
                             Command = ["bindfs", .. BindfsArguments(store.Ownership, SourceMount, TargetMount)],
                             // FUSE mounts need privilege; Bidirectional propagation makes the mount visible on the host.
                             SecurityContext = new V1SecurityContext { Privileged = true },
+                            // Ready only once the BindFS mount is there: sessions wait for it (StoreGate) so that no
+                            // kubelet creates a user's subPath on the bare mount point first.
+                            ReadinessProbe = new V1Probe
+                            {
+                                Exec = new V1ExecAction { Command = ["sh", "-c", $"grep -qs ' {TargetMount} fuse' /proc/mounts"] },
+                                PeriodSeconds = 2,
+                            },
                             Lifecycle = new V1Lifecycle { PreStop = new V1LifecycleHandler { Exec = new V1ExecAction { Command = ["fusermount", "-u", TargetMount] } } },
                             VolumeMounts =
                             [
