@@ -78,12 +78,23 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         var (caSecret, caRequeue) = await ReconcileCaAsync(facility, now, cancellationToken);
         result = result.Merge(caRequeue);
 
+        // SSL certificate of the collector and schedd, renewed before expiry (the daemons read it per connection).
+        IDictionary<string, byte[]>? condorTls = null;
+        if (facility.Spec.HTCondor.Enabled)
+        {
+            var tlsName = new FacilityNames(name).CondorTls;
+            var tls = HTCondorTls.Ensure(await ReadSecretDataAsync(ns, tlsName, cancellationToken), caSecret.Data, facility, now);
+            if (tls.Changed) log.Information("HTCondor SSL certificate of {Facility} issued, renewal due {RenewAt:O}", Owner(facility), tls.RenewAt);
+            condorTls = tls.Data;
+            result = result.Merge(ReconcileResult.After(Max(tls.RenewAt - now, MinimumRequeue)));
+        }
+
         var existing = children.Secrets.List(ns)
             .Where(s => s.Metadata.Labels?.TryGetValue(Labels.Facility, out var f) == true && f == name && s.Data is not null)
             .ToDictionary(s => s.Metadata.Name, s => s.Data);
         var (identities, identitiesPending) = IdentityMaps.Select(ObjectKey.Of(facility), FacilityPlanning.Identities(facility, sessions.List(ns)), now);
         if (identitiesPending is { } pending) result = result.Merge(ReconcileResult.After(pending));
-        var context = FacilityPlanning.Context(facility, settings, identities, existing);
+        var context = FacilityPlanning.Context(facility, settings, identities, existing) with { CondorTls = condorTls };
         var components = FacilityPlanning.Plan(facility, context, [.. tokenObjects, caSecret]);
 
         var applyErrors = new List<string>();
@@ -180,7 +191,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         return (new IssuerOutcome(true, "Published", $"{keyIds.Count} key(s) published at {issuerSettings.Issuer}", keyIds, active), [secret], [], requeue);
     }
 
-    private async Task<(IKubernetesObject<V1ObjectMeta> Secret, ReconcileResult Requeue)> ReconcileCaAsync(AF facility, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<(V1Secret Secret, ReconcileResult Requeue)> ReconcileCaAsync(AF facility, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var name = FacilitySecrets.CaSecretName(facility.Metadata.Name);
         var data = await ReadSecretDataAsync(facility.Metadata.NamespaceProperty, name, cancellationToken);
