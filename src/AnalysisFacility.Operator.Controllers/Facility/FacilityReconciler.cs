@@ -9,6 +9,7 @@ using AnalysisFacility.Operator.Runtime.Controllers;
 using AnalysisFacility.Operator.Runtime.Events;
 using AnalysisFacility.Operator.Runtime.Hosting;
 using AnalysisFacility.Operator.Tokens.Discovery;
+using AnalysisFacility.Operator.Tokens.Grants;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Keys;
 using k8s;
@@ -183,7 +184,13 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         var requeue = ring.NextChangeAt(now, policy) is { } next ? ReconcileResult.After(Max(next - now, MinimumRequeue)) : ReconcileResult.Done;
         var keyIds = ring.Entries.Select(e => e.Key.KeyId).ToList();
         var active = ring.ActiveAt(now)?.Key.KeyId;
-        var conflict = issuers.Publish(Owner(facility), issuerSettings.Issuer, ring);
+        var (robots, robotErrors) = await ReadRobotsAsync(facility, cancellationToken);
+        var conflict = issuers.Publish(Owner(facility), issuerSettings.Issuer, ring, new RobotGrants(issuerSettings, ring, robots));
+        if (robotErrors.Count > 0)
+        {
+            // Robots with a bad or missing secret hash are left out; the rest of the issuer keeps working.
+            return (new IssuerOutcome(false, "InvalidRobotClient", string.Join("; ", robotErrors), keyIds, active), [secret], robotErrors, requeue);
+        }
         if (conflict is not null)
         {
             return (new IssuerOutcome(false, "IssuerPathConflict", conflict, keyIds, active), [secret], [], requeue);
@@ -207,6 +214,23 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
             await EnsureLabelsAndOwnerAsync(secret, facility, cancellationToken);
         }
         return (secret, ReconcileResult.After(Max(ca.RenewAt - now, MinimumRequeue)));
+    }
+
+    /// <summary>The robot clients whose secret hash the referenced Secret holds (read, never written), and what is wrong with the others.</summary>
+    private async Task<(IReadOnlyDictionary<string, RobotClient> Clients, IReadOnlyList<string> Errors)> ReadRobotsAsync(AF facility, CancellationToken cancellationToken)
+    {
+        var clients = new Dictionary<string, RobotClient>(StringComparer.Ordinal);
+        var errors = new List<string>();
+        var robots = facility.Spec.Tokens.Robots;
+        for (var i = 0; i < robots.Count; i++)
+        {
+            var data = await ReadSecretDataAsync(facility.Metadata.NamespaceProperty, robots[i].SecretHashRef.Name, cancellationToken);
+            var stored = data is not null && data.TryGetValue(robots[i].SecretHashRef.Key, out var bytes) ? System.Text.Encoding.UTF8.GetString(bytes) : null;
+            var client = RobotClient.FromSpec(robots[i], stored, $"spec.tokens.robots[{i}]");
+            if (client.Succeeded) clients[robots[i].ClientId] = client.Value!;
+            else errors.AddRange(client.Errors);
+        }
+        return (clients, errors);
     }
 
     /// <summary>
