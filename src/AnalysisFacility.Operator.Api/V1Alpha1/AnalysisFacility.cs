@@ -197,6 +197,57 @@ public sealed class TokenIssuerSpec
 
     [Doc("Signing key rotation.")]
     public KeyRotationSpec Rotation { get; set; } = new();
+
+    [Doc("Other issuers whose tokens the facility accepts (e.g. the experiment's IAM): the schedd maps their subjects to pool identities and XCache authorizes their storage scopes.")]
+    [Items(MapKeys = ["name"], MaxItems = 16)] public List<TrustedIssuerSpec> TrustedIssuers { get; set; } = [];
+
+    [Doc("Robot clients (CI pipelines) that get tokens from this issuer with the OAuth2 client-credentials grant at {issuer}/token.")]
+    [Items(MapKeys = ["clientId"], MaxItems = 64)] public List<RobotClientSpec> Robots { get; set; } = [];
+}
+
+public sealed class TrustedIssuerSpec
+{
+    [Doc("Name of the entry (used in generated configuration sections).")]
+    [Required, Pattern(Patterns.DnsLabel)] public string Name { get; set; } = "";
+
+    [Doc("Issuer URL exactly as its tokens carry it in 'iss' (IAM issuers end with '/', e.g. https://cms-auth.web.cern.ch/).")]
+    [Required, Pattern(Patterns.TrustedIssuerUrl)] public string Issuer { get; set; } = "";
+
+    [Doc("Audiences this issuer's tokens carry for the facility; added to what the schedd and XCache accept.")]
+    [Items(Unique = true, MaxItems = 16)] public List<string> Audiences { get; set; } = [];
+
+    [Doc("Path the issuer's storage scopes are relative to in XCache (base_path of its scitokens section).")]
+    [Default("/"), Pattern(Patterns.AbsolutePath)] public string BasePath { get; set; } = "/";
+
+    [Doc("Which subjects may use the pool, and as whom. Subjects not listed are refused by the schedd (HTCondor maps SCITOKENS by issuer and subject only).")]
+    [Items(MapKeys = ["subject"], MaxItems = 256)] public List<SubjectMapping> Mappings { get; set; } = [];
+}
+
+public sealed class SubjectMapping
+{
+    [Doc("The token's 'sub' claim, matched exactly (for a client-credentials token, usually the client id).")]
+    [Required, Pattern(Patterns.TokenSubject)] public string Subject { get; set; } = "";
+
+    [Doc("Pool identity (job Owner) the subject acts as. Jobs of different identities cannot touch each other; reserved: root, condor, condor_pool, nobody.")]
+    [Required, Pattern(Patterns.PoolIdentity)] public string Identity { get; set; } = "";
+}
+
+public sealed class RobotClientSpec
+{
+    [Doc("OAuth2 client id the robot authenticates with (HTTP Basic or client_id form field).")]
+    [Required, Pattern(Patterns.ClientId)] public string ClientId { get; set; } = "";
+
+    [Doc("Secret key holding the client secret's hash: 'sha256:<hex>' of the secret (make it with: printf %s \"$SECRET\" | sha256sum). The secret itself is never stored.")]
+    [Required] public SecretKeyReference SecretHashRef { get; set; } = new();
+
+    [Doc("Scopes the robot may ask for (it gets all of them when it asks for none), e.g. compute.create compute.read storage.read:/store.")]
+    [Items(Unique = true, MinItems = 1, MaxItems = 32)] public List<string> Scopes { get; set; } = [];
+
+    [Doc("Lifetime of the robot's tokens, within the WLCG profile's bounds: 15m to 6h.")]
+    [Default("20m"), Pattern(Patterns.Duration)] public string Lifetime { get; set; } = "20m";
+
+    [Doc("Pool identity (job Owner) of the robot's jobs; robot-<clientId> when empty.")]
+    [Pattern(Patterns.PoolIdentity)] public string? Identity { get; set; }
 }
 
 public sealed class ScopePolicySpec
@@ -236,8 +287,8 @@ public sealed class HTCondorSpec
     [Doc("Run the HTCondor pool.")]
     [Default(true)] public bool Enabled { get; set; } = true;
 
-    [Doc("Image with HTCondor for all pool daemons.")]
-    [Default("htcondor/base:23.0-el9"), Pattern(Patterns.Image)] public string Image { get; set; } = "htcondor/base:23.0-el9";
+    [Doc("Image with HTCondor (24.0 series; the configuration is checked against 24.0) for all pool daemons. Its condor account must be uid/gid 64 as in the htcondor/base images.")]
+    [Default("htcondor/base:24.0-el9"), Pattern(Patterns.Image)] public string Image { get; set; } = "htcondor/base:24.0-el9";
 
     [Doc("Central manager (collector + negotiator).")]
     public HTCondorDaemonSpec CentralManager { get; set; } = new();
@@ -247,6 +298,27 @@ public sealed class HTCondorSpec
 
     [Doc("Execute nodes (startd).")]
     public ExecuteSpec Execute { get; set; } = new();
+
+    [Doc("Expose the collector and schedd outside the cluster (each through its shared port) for laptops and CI.")]
+    public HTCondorExternalSpec? External { get; set; }
+}
+
+public sealed class HTCondorExternalSpec
+{
+    [Doc("Public DNS name clients outside use for both the collector and the schedd; it must resolve inside the cluster too (daemons advertise it). Put in the SSL certificates and accepted as schedd audience <host>:<scheddPort>.")]
+    [Required, Pattern(Patterns.DnsSubdomain)] public string Host { get; set; } = "";
+
+    [Doc("Service type: LoadBalancer (host points at the load balancer) or NodePort (host points at the nodes; ports must lie in the node port range, 30000-32767 by default).")]
+    [Default("LoadBalancer"), Enum("LoadBalancer", "NodePort")] public string ServiceType { get; set; } = "LoadBalancer";
+
+    [Doc("Port of the collector, inside and outside (HTCondor advertises the port it listens on).")]
+    [Default(9618), Range(Minimum = 1024, Maximum = 65535)] public int CollectorPort { get; set; } = 9618;
+
+    [Doc("Port of the schedd, inside and outside.")]
+    [Default(9619), Range(Minimum = 1024, Maximum = 65535)] public int ScheddPort { get; set; } = 9619;
+
+    [Doc("Annotations of the two Services (e.g. for the cloud load balancer or external-dns).")]
+    public Dictionary<string, string> Annotations { get; set; } = [];
 }
 
 public sealed class HTCondorDaemonSpec
@@ -518,7 +590,10 @@ public sealed class FacilityEndpoints
     [Doc("URL of the hub.")] public string? Hub { get; set; }
     [Doc("Token issuer URL.")] public string? Issuer { get; set; }
     [Doc("HTCondor collector host:port.")] public string? Collector { get; set; }
-    [Doc("HTCondor schedd host.")] public string? Schedd { get; set; }
+    [Doc("HTCondor schedd name (SCHEDD_HOST for clients).")] public string? Schedd { get; set; }
+    [Doc("HTCondor collector host:port for clients outside the cluster (spec.htcondor.external).")] public string? ExternalCollector { get; set; }
+    [Doc("ConfigMap (key ca.crt) with the CA that signed the collector's and schedd's SSL certificates (AUTH_SSL_CLIENT_CAFILE).")] public string? CondorCaConfigMap { get; set; }
+    [Doc("Token endpoint of the issuer for robot clients (client-credentials grant).")] public string? TokenEndpoint { get; set; }
     [Doc("ServiceX URL.")] public string? ServiceX { get; set; }
     [Doc("MLflow tracking URI.")] public string? Mlflow { get; set; }
     [Doc("Triton HTTP URL.")] public string? Triton { get; set; }

@@ -32,6 +32,14 @@ public static class Patterns
     public const string WlcgGroup = "^/[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$";
     /// <summary>An HTTPS issuer URL with no trailing slash (consumers compare it as an exact string).</summary>
     public const string IssuerUrl = "^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*$";
+    /// <summary>An issuer URL of another provider, as its tokens carry it (a trailing slash allowed, e.g. https://cms-auth.web.cern.ch/).</summary>
+    public const string TrustedIssuerUrl = "^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*/?$";
+    /// <summary>A token subject as issuers write it: printable ASCII without spaces.</summary>
+    public const string TokenSubject = "^[!-~]{1,256}$";
+    /// <summary>A pool identity (HTCondor job Owner): lower-case letters, digits and . _ -, starting with a letter.</summary>
+    public const string PoolIdentity = "^[a-z][a-z0-9._-]{0,63}$";
+    /// <summary>An OAuth2 client id of a robot client.</summary>
+    public const string ClientId = "^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$";
     /// <summary>An absolute, normalised path (no "..", no "//", no trailing slash except for "/").</summary>
     public const string AbsolutePath = "^/([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?$";
     /// <summary>A container image reference.</summary>

@@ -27,6 +27,12 @@ public sealed record FacilityContext
     /// <summary>Subjects minted by the issuer and the hub users they belong to.</summary>
     public IReadOnlyList<ScitokensIdentity> ScitokensIdentities { get; init; } = [];
 
+    /// <summary>
+    /// Data of the collector's and schedd's SSL Secret (tls.crt, tls.key, ca.crt; see <see cref="HTCondorTls"/>), issued by
+    /// the controller from the facility CA. The pool is not built without it.
+    /// </summary>
+    public IDictionary<string, byte[]>? CondorTls { get; init; }
+
     /// <summary>Data of Secrets that exist already, by Secret name. Generated values found here are kept.</summary>
     public IReadOnlyDictionary<string, IDictionary<string, byte[]>> ExistingSecrets { get; init; } =
         new Dictionary<string, IDictionary<string, byte[]>>();

@@ -14,6 +14,12 @@ public sealed class FacilityNames(string facility)
 
     public string CondorConfig => Names.Object(facility, "condor-config");
     public string CondorPoolPassword => Names.Object(facility, "condor-pool-password");
+    /// <summary>kubernetes.io/tls Secret with the collector's and schedd's SSL certificate.</summary>
+    public string CondorTls => Names.Object(facility, "condor-tls");
+    /// <summary>ConfigMap with the CA clients verify the collector and schedd with (key ca.crt): mounted in sessions, fetched by outside users.</summary>
+    public string CondorCa => Names.Object(facility, "condor-ca");
+    public string CentralManagerExternal => Names.Object(facility, "condor-cm-external");
+    public string ScheddExternal => Names.Object(facility, "condor-schedd-external");
     public string CentralManager => Names.Object(facility, "condor-cm");
     public string Schedd => Names.Object(facility, "condor-schedd");
     public string Execute => Names.Object(facility, "condor-execute");

@@ -46,6 +46,7 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
             env["_condor_SEC_DEFAULT_AUTHENTICATION_METHODS"] = "SCITOKENS";
             env["_condor_SCITOKENS_FILE"] = tokenFilePath;
             env["_condor_AUTH_SSL_CLIENT_CAFILE"] = context.CaBundle is null ? SystemCaBundle : $"{CaMountPath}/ca.crt";
+            if (endpoints.CondorPrivateNetwork is not null) env["_condor_PRIVATE_NETWORK_NAME"] = endpoints.CondorPrivateNetwork;
         }
 
         var bucket = facility.Triton.ModelRepository;

@@ -64,6 +64,8 @@ public sealed record SessionServiceEndpoints
     public string? Mlflow { get; init; }
     /// <summary>XCache root:// endpoint.</summary>
     public string? XCache { get; init; }
+    /// <summary>HTCondor PRIVATE_NETWORK_NAME of an exposed pool, so the session uses pod addresses, not the public one.</summary>
+    public string? CondorPrivateNetwork { get; init; }
 
     /// <summary>The endpoints as the facility controller publishes them in its status.</summary>
     public static SessionServiceEndpoints From(FacilityEndpoints endpoints) => new()

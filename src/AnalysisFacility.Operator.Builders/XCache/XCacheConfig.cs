@@ -12,10 +12,19 @@ namespace AnalysisFacility.Operator.Builders.XCache;
 /// (key <c>ca-bundle.crt</c>) mounted over the image's CA bundle, because scitokens-cpp's libcurl only trusts the
 /// bundle compiled into it and honours no CA environment variable.
 /// </summary>
-public sealed record XCacheIssuerSettings(string IssuerUrl, IReadOnlyList<string> Audiences, string? CaBundleConfigMap = null);
+/// <paramref name="TrustedIssuers"/> are the facility's spec.tokens.trustedIssuers (e.g. the experiment's IAM).
+public sealed record XCacheIssuerSettings(string IssuerUrl, IReadOnlyList<string> Audiences, string? CaBundleConfigMap = null,
+    IReadOnlyList<XCacheTrustedIssuer>? TrustedIssuers = null);
+
+/// <summary>Another issuer the cache accepts: its own [Issuer] section, its scopes relative to <paramref name="BasePath"/>, its audiences.</summary>
+public sealed record XCacheTrustedIssuer(string Name, string Issuer, string BasePath, IReadOnlyList<string> Audiences);
 
 /// <summary>What the cache trusts for WLCG tokens: one issuer, the namespace its scopes are relative to, and the audiences.</summary>
-public sealed record XCacheTokenTrust(string Issuer, string BasePath, IReadOnlyList<string> Audiences);
+public sealed record XCacheTokenTrust(string Issuer, string BasePath, IReadOnlyList<string> Audiences)
+{
+    /// <summary>More issuers, each in its own section (their audiences are part of <see cref="Audiences"/>).</summary>
+    public IReadOnlyList<XCacheTrustedIssuer> TrustedIssuers { get; init; } = [];
+}
 
 /// <summary>
 /// The cache behaviour taken from the spec, independent of where xrootd runs (pod or loopback test), so the
@@ -41,10 +50,14 @@ public sealed record XCacheSettings(
         if (spec.Authorization is { } authorization)
         {
             var useFacility = !string.IsNullOrEmpty(authorization.FacilityRef) && facilityIssuer is not null;
+            var trusted = useFacility ? facilityIssuer!.TrustedIssuers ?? [] : [];
             tokens = new XCacheTokenTrust(
                 useFacility ? facilityIssuer!.IssuerUrl : authorization.Issuer ?? "",
                 authorization.BasePath,
-                useFacility ? [.. facilityIssuer!.Audiences] : [.. authorization.Audiences]);
+                useFacility ? [.. facilityIssuer!.Audiences.Concat(trusted.SelectMany(t => t.Audiences)).Distinct(StringComparer.Ordinal)] : [.. authorization.Audiences])
+            {
+                TrustedIssuers = trusted,
+            };
         }
         return new XCacheSettings(spec.Origin, [.. spec.ExportedPaths], spec.Ram, spec.Watermarks.Low, spec.Watermarks.High,
             spec.BlockSize, spec.Prefetch, tokens);
@@ -162,6 +175,14 @@ public static class XCacheConfig
         text.AppendLine("[Issuer facility]");
         text.AppendLine($"issuer = {tokens.Issuer}");
         text.AppendLine($"base_path = {tokens.BasePath}");
+        // spec.tokens.trustedIssuers: one section each; the plug-in picks the section whose issuer equals the token's iss.
+        foreach (var trusted in tokens.TrustedIssuers)
+        {
+            text.AppendLine();
+            text.AppendLine($"[Issuer trusted-{trusted.Name}]");
+            text.AppendLine($"issuer = {trusted.Issuer}");
+            text.AppendLine($"base_path = {trusted.BasePath}");
+        }
         return text.ToString();
     }
 

@@ -33,32 +33,8 @@ public static class XCacheTls
 
     /// <summary>Keeps <paramref name="existingData"/> while valid, signed by the current CA and for the right names; re-issues otherwise.</summary>
     public static CertificateSecretData Ensure(IDictionary<string, byte[]>? existingData, IDictionary<string, byte[]> caData, XCacheInstance instance,
-        DateTimeOffset now, CertificateLifetimes? lifetimes = null)
-    {
-        using var ca = FacilityCertificateAuthority.Load(caData);
-        var caPem = FacilityCertificateAuthority.CertificatePem(caData);
-        var request = Request(instance);
-        PemKeyPair? stored = existingData is not null && existingData.TryGetValue(CertificateKey, out var certificate) && existingData.TryGetValue(PrivateKeyKey, out var key)
-            ? new PemKeyPair(certificate, key)
-            : null;
-        var renewAt = LeafCertificates.RenewalTime(stored, request, ca, now, lifetimes);
-        var caChanged = existingData is null || !existingData.TryGetValue(CaCertificateKey, out var storedCa) || !storedCa.AsSpan().SequenceEqual(caPem);
-        if (renewAt is not null && !caChanged && existingData!.Count == 3) return new CertificateSecretData(existingData, false, renewAt.Value);
-
-        if (renewAt is null)
-        {
-            stored = LeafCertificates.Issue(request, ca, now, lifetimes);
-            renewAt = LeafCertificates.RenewalTime(stored, request, ca, now, lifetimes)
-                ?? throw new InvalidOperationException("a freshly issued certificate is already due for renewal: the CA expires too soon");
-        }
-        var data = new Dictionary<string, byte[]>
-        {
-            [CertificateKey] = stored!.CertificatePem,
-            [PrivateKeyKey] = stored.PrivateKeyPem,
-            [CaCertificateKey] = caPem,
-        };
-        return new CertificateSecretData(data, true, renewAt.Value);
-    }
+        DateTimeOffset now, CertificateLifetimes? lifetimes = null) =>
+        LeafSecretData.Ensure(existingData, caData, Request(instance), now, lifetimes);
 
     /// <summary>The Secret holding <paramref name="data"/> (from <see cref="Ensure"/>).</summary>
     public static V1Secret BuildSecret(XCacheInstance instance, IDictionary<string, byte[]> data) => new()

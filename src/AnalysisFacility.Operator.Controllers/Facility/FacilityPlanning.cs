@@ -120,7 +120,9 @@ public static class FacilityPlanning
 
     /// <summary>Extra audiences the facility configures itself (the schedd), as the minter must use too.</summary>
     public static IReadOnlyList<string> ExtraAudiences(AF facility) =>
-        facility.Spec.HTCondor.Enabled ? [HTCondorBuilder.ScheddAudience(facility)] : [];
+        facility.Spec.HTCondor.Enabled
+            ? new[] { HTCondorBuilder.ScheddAudience(facility), HTCondorBuilder.ExternalScheddAudience(facility) }.OfType<string>().ToList()
+            : [];
 
     /// <summary>
     /// Every component's desired objects, labelled for tracking; the hub gets the spawner ConfigMap, and the

@@ -10,6 +10,7 @@ using AnalysisFacility.Operator.Runtime.Controllers;
 using AnalysisFacility.Operator.Runtime.Events;
 using AnalysisFacility.Operator.Runtime.Hosting;
 using AnalysisFacility.Operator.Tokens.Discovery;
+using AnalysisFacility.Operator.Tokens.Grants;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Keys;
 using k8s;
@@ -79,12 +80,23 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         var (caSecret, caRequeue) = await ReconcileCaAsync(facility, now, cancellationToken);
         result = result.Merge(caRequeue);
 
+        // SSL certificate of the collector and schedd, renewed before expiry (the daemons read it per connection).
+        IDictionary<string, byte[]>? condorTls = null;
+        if (facility.Spec.HTCondor.Enabled)
+        {
+            var tlsName = new FacilityNames(name).CondorTls;
+            var tls = HTCondorTls.Ensure(await ReadSecretDataAsync(ns, tlsName, cancellationToken), caSecret.Data, facility, now);
+            if (tls.Changed) log.Information("HTCondor SSL certificate of {Facility} issued, renewal due {RenewAt:O}", Owner(facility), tls.RenewAt);
+            condorTls = tls.Data;
+            result = result.Merge(ReconcileResult.After(Max(tls.RenewAt - now, MinimumRequeue)));
+        }
+
         var existing = children.Secrets.List(ns)
             .Where(s => s.Metadata.Labels?.TryGetValue(Labels.Facility, out var f) == true && f == name && s.Data is not null)
             .ToDictionary(s => s.Metadata.Name, s => s.Data);
         var (identities, identitiesPending) = IdentityMaps.Select(ObjectKey.Of(facility), FacilityPlanning.Identities(facility, sessions.List(ns)), now);
         if (identitiesPending is { } pending) result = result.Merge(ReconcileResult.After(pending));
-        var context = FacilityPlanning.Context(facility, settings, identities, existing);
+        var context = FacilityPlanning.Context(facility, settings, identities, existing) with { CondorTls = condorTls };
         var components = FacilityPlanning.Plan(facility, context, [.. tokenObjects, caSecret]);
 
         var applyErrors = new List<string>();
@@ -183,7 +195,13 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         var requeue = ring.NextChangeAt(now, policy) is { } next ? ReconcileResult.After(Max(next - now, MinimumRequeue)) : ReconcileResult.Done;
         var keyIds = ring.Entries.Select(e => e.Key.KeyId).ToList();
         var active = ring.ActiveAt(now)?.Key.KeyId;
-        var conflict = issuers.Publish(Owner(facility), issuerSettings.Issuer, ring);
+        var (robots, robotErrors) = await ReadRobotsAsync(facility, cancellationToken);
+        var conflict = issuers.Publish(Owner(facility), issuerSettings.Issuer, ring, new RobotGrants(issuerSettings, ring, robots));
+        if (robotErrors.Count > 0)
+        {
+            // Robots with a bad or missing secret hash are left out; the rest of the issuer keeps working.
+            return (new IssuerOutcome(false, "InvalidRobotClient", string.Join("; ", robotErrors), keyIds, active), [secret], robotErrors, requeue);
+        }
         if (conflict is not null)
         {
             return (new IssuerOutcome(false, "IssuerPathConflict", conflict, keyIds, active), [secret], [], requeue);
@@ -191,7 +209,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         return (new IssuerOutcome(true, "Published", $"{keyIds.Count} key(s) published at {issuerSettings.Issuer}", keyIds, active), [secret], [], requeue);
     }
 
-    private async Task<(IKubernetesObject<V1ObjectMeta> Secret, ReconcileResult Requeue)> ReconcileCaAsync(AF facility, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<(V1Secret Secret, ReconcileResult Requeue)> ReconcileCaAsync(AF facility, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var name = FacilitySecrets.CaSecretName(facility.Metadata.Name);
         var data = await ReadSecretDataAsync(facility.Metadata.NamespaceProperty, name, cancellationToken);
@@ -207,6 +225,23 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
             await EnsureLabelsAndOwnerAsync(secret, facility, cancellationToken);
         }
         return (secret, ReconcileResult.After(Max(ca.RenewAt - now, MinimumRequeue)));
+    }
+
+    /// <summary>The robot clients whose secret hash the referenced Secret holds (read, never written), and what is wrong with the others.</summary>
+    private async Task<(IReadOnlyDictionary<string, RobotClient> Clients, IReadOnlyList<string> Errors)> ReadRobotsAsync(AF facility, CancellationToken cancellationToken)
+    {
+        var clients = new Dictionary<string, RobotClient>(StringComparer.Ordinal);
+        var errors = new List<string>();
+        var robots = facility.Spec.Tokens.Robots;
+        for (var i = 0; i < robots.Count; i++)
+        {
+            var data = await ReadSecretDataAsync(facility.Metadata.NamespaceProperty, robots[i].SecretHashRef.Name, cancellationToken);
+            var stored = data is not null && data.TryGetValue(robots[i].SecretHashRef.Key, out var bytes) ? System.Text.Encoding.UTF8.GetString(bytes) : null;
+            var client = RobotClient.FromSpec(robots[i], stored, $"spec.tokens.robots[{i}]");
+            if (client.Succeeded) clients[robots[i].ClientId] = client.Value!;
+            else errors.AddRange(client.Errors);
+        }
+        return (clients, errors);
     }
 
     /// <summary>

@@ -17,8 +17,11 @@ public static class FacilityRendering
     {
         var uid = string.IsNullOrEmpty(facility.Metadata.Uid) ? PlaceholderUid : facility.Metadata.Uid;
         var identities = FacilityPlanning.Identities(facility, set.Sessions, uid);
-        var context = FacilityPlanning.Context(facility, settings, identities, new Dictionary<string, IDictionary<string, byte[]>>(), _ => Placeholder);
         var placeholder = Encoding.UTF8.GetBytes(Placeholder);
+        var context = FacilityPlanning.Context(facility, settings, identities, new Dictionary<string, IDictionary<string, byte[]>>(), _ => Placeholder) with
+        {
+            CondorTls = new[] { LeafSecretData.CertificateKey, LeafSecretData.PrivateKeyKey, LeafSecretData.CaCertificateKey }.ToDictionary(k => k, _ => placeholder),
+        };
         var tokenObjects = new List<IKubernetesObject<V1ObjectMeta>>
         {
             FacilityPlanning.TokensSecret(facility, FacilitySecrets.IssuerKeysSecretName(facility.Metadata.Name),

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Certificates;
 using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Builders.Dask;
 using AnalysisFacility.Operator.Builders.Facility;
@@ -61,7 +62,12 @@ public static class SessionPlanning
         {
             StoreName = storeName,
             // From the facility's spec, not its status: a session is configured at once, and a status write never changes it.
-            Endpoints = SessionServiceEndpoints.From(FacilityStatusHelper.Endpoints(facility)),
+            Endpoints = SessionServiceEndpoints.From(FacilityStatusHelper.Endpoints(facility)) with
+            {
+                CondorPrivateNetwork = facility.Spec.HTCondor is { Enabled: true, External: not null } ? HTCondorBuilder.UidDomain(facility) : null,
+            },
+            // The CA that signed the collector's and schedd's SSL certificates (the facility's condor-ca ConfigMap).
+            CaBundle = facility.Spec.HTCondor.Enabled ? new ConfigMapKey(new FacilityNames(facility.Metadata.Name).CondorCa, LeafSecretData.CaCertificateKey) : null,
             DaskSchedulerAddress = schedulerAddress,
             DaskTlsSecretName = dask is { Spec.Tls: true } ? DaskNames.TlsSecret(dask.Metadata.Name) : null,
             TokenSecretName = tokenSecret,

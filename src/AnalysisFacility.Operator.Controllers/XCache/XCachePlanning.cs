@@ -23,6 +23,8 @@ public static class XCachePlanning
         var issuer = result.Value!;
         var audiences = issuer.Audiences.ToList();
         if (issuer.AllowAnyAudience && !audiences.Contains(IssuerSettings.AnyAudience)) audiences.Add(IssuerSettings.AnyAudience);
-        return (new XCacheIssuerSettings(issuer.Issuer, audiences), []);
+        var trusted = facility.Spec.Tokens.TrustedIssuers
+            .Select(t => new XCacheTrustedIssuer(t.Name, t.Issuer, t.BasePath, [.. t.Audiences])).ToList();
+        return (new XCacheIssuerSettings(issuer.Issuer, audiences, TrustedIssuers: trusted), []);
     }
 }

@@ -10,13 +10,21 @@ public static class IssuerDocuments
     public const string DiscoverySuffix = "/.well-known/openid-configuration";
     public const string OAuthMetadataPrefix = "/.well-known/oauth-authorization-server";
     public const string JwksSuffix = "/jwks";
+    public const string TokenSuffix = "/token";
 
     public static string JwksUri(string issuer) => issuer + JwksSuffix;
 
-    public static byte[] Discovery(string issuer, KeyRing ring) => Write(w =>
+    public static byte[] Discovery(string issuer, KeyRing ring, bool tokenEndpoint = false) => Write(w =>
     {
         w.WriteString("issuer", issuer);
         w.WriteString("jwks_uri", JwksUri(issuer));
+        if (tokenEndpoint)
+        {
+            // RFC 8414 section 2: where robots get tokens, with which grant and client authentication.
+            w.WriteString("token_endpoint", issuer + TokenSuffix);
+            WriteArray(w, "grant_types_supported", [Grants.ClientCredentialsGrant.GrantType]);
+            WriteArray(w, "token_endpoint_auth_methods_supported", ["client_secret_basic", "client_secret_post"]);
+        }
         WriteArray(w, "id_token_signing_alg_values_supported", ring.PublishedKeys.Select(k => k.Algorithm).Distinct().Order());
         WriteArray(w, "token_signing_alg_values_supported", ring.PublishedKeys.Select(k => k.Algorithm).Distinct().Order());
         WriteArray(w, "subject_types_supported", ["public"]);

@@ -3,8 +3,11 @@ using AnalysisFacility.Operator.Tokens.Keys;
 
 namespace AnalysisFacility.Operator.Tokens.Discovery;
 
+/// <summary>What the token endpoint needs to mint for robot clients of one issuer.</summary>
+public sealed record RobotGrants(Issuance.IssuerSettings Settings, KeyRing Ring, IReadOnlyDictionary<string, Grants.RobotClient> Clients);
+
 /// <summary>What the endpoints serve for one issuer; documents are rendered once per update.</summary>
-public sealed record PublishedIssuer(string Owner, string Issuer, string Path, byte[] Discovery, byte[] Jwks);
+public sealed record PublishedIssuer(string Owner, string Issuer, string Path, byte[] Discovery, byte[] Jwks, RobotGrants? Robots = null);
 
 /// <summary>
 /// The issuers the operator serves, keyed by the path of the issuer URL (one process serves many facilities).
@@ -22,10 +25,11 @@ public sealed class IssuerRegistry
     /// Publishes (or replaces) the documents of <paramref name="owner"/> (e.g. "namespace/facility").
     /// Returns an error when another owner already serves the same issuer path.
     /// </summary>
-    public string? Publish(string owner, string issuer, KeyRing ring)
+    public string? Publish(string owner, string issuer, KeyRing ring, RobotGrants? robots = null)
     {
         var path = PathOf(issuer);
-        var entry = new PublishedIssuer(owner, issuer, path, IssuerDocuments.Discovery(issuer, ring), IssuerDocuments.Jwks(ring));
+        var withRobots = robots is { Clients.Count: > 0 } ? robots : null;
+        var entry = new PublishedIssuer(owner, issuer, path, IssuerDocuments.Discovery(issuer, ring, withRobots is not null), IssuerDocuments.Jwks(ring), withRobots);
         lock (_writeGate)
         {
             var current = _byPath;

@@ -68,12 +68,30 @@ public static class TokenMinter
         if (active is null) errors.Add("no signing key is active; rotate the key ring first");
         if (errors.Count > 0) return IssuanceResult<MintedToken>.Fail(errors);
 
+        return Sign(active!.Key, settings.Issuer, SubjectIds.For(settings.FacilityUid, request.UserName!), audiences, scopes, request.Groups, settings.Lifetime, now,
+            "reduce the user's groups or scopes");
+    }
+
+    /// <summary>
+    /// A token for a robot client (OAuth2 client-credentials grant): sub is the client id (RFC 9068 section 2.2),
+    /// the scopes are already checked against the client's allowance, the lifetime is the client's.
+    /// </summary>
+    public static IssuanceResult<MintedToken> MintForClient(IssuerSettings settings, KeyRing ring, string clientId, IReadOnlyList<string> scopes,
+        TimeSpan lifetime, DateTimeOffset now)
+    {
+        var active = ring.ActiveAt(now);
+        if (active is null) return IssuanceResult<MintedToken>.Fail("no signing key is active; rotate the key ring first");
+        IReadOnlyList<string> audiences = settings.AllowAnyAudience ? [IssuerSettings.AnyAudience] : settings.Audiences;
+        return Sign(active.Key, settings.Issuer, clientId, audiences, scopes, [], lifetime, now, "ask for fewer scopes");
+    }
+
+    private static IssuanceResult<MintedToken> Sign(SigningKey key, string issuer, string subject, IReadOnlyList<string> audiences,
+        IReadOnlyList<string> scopes, IReadOnlyList<string> groups, TimeSpan lifetime, DateTimeOffset now, string tooLongAdvice)
+    {
         // Whole seconds, rounded down: consumers such as scitokens-cpp refuse a token whose iat is in their future.
         var issuedAt = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
-        var expiresAt = issuedAt + settings.Lifetime;
-        var subject = SubjectIds.For(settings.FacilityUid, request.UserName!);
+        var expiresAt = issuedAt + lifetime;
         var jwtId = Guid.NewGuid().ToString("D");
-        var key = active!.Key;
 
         var header = Json(w =>
         {
@@ -84,7 +102,7 @@ public static class TokenMinter
         var claims = Json(w =>
         {
             w.WriteString("wlcg.ver", "1.0");
-            w.WriteString("iss", settings.Issuer);
+            w.WriteString("iss", issuer);
             w.WriteString("sub", subject);
             if (audiences.Count == 1) w.WriteString("aud", audiences[0]);
             else
@@ -98,10 +116,10 @@ public static class TokenMinter
             w.WriteNumber("exp", expiresAt.ToUnixTimeSeconds());
             w.WriteString("jti", jwtId);
             w.WriteString("scope", string.Join(' ', scopes));
-            if (request.Groups.Count > 0)
+            if (groups.Count > 0)
             {
                 w.WriteStartArray("wlcg.groups");
-                foreach (var group in request.Groups) w.WriteStringValue(group);
+                foreach (var group in groups) w.WriteStringValue(group);
                 w.WriteEndArray();
             }
         });
@@ -111,7 +129,7 @@ public static class TokenMinter
         var token = signingInput + "." + Base64Url.Encode(signature);
         if (token.Length >= MaximumTokenLength)
         {
-            return IssuanceResult<MintedToken>.Fail($"the token would be {token.Length} bytes, over the {MaximumTokenLength}-byte limit; reduce the user's groups or scopes");
+            return IssuanceResult<MintedToken>.Fail($"the token would be {token.Length} bytes, over the {MaximumTokenLength}-byte limit; {tooLongAdvice}");
         }
         return IssuanceResult<MintedToken>.Ok(new MintedToken(token, key.KeyId, subject, jwtId, issuedAt, expiresAt, scopes, audiences));
     }

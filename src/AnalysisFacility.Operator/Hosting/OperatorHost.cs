@@ -7,6 +7,7 @@ using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Runtime.Hosting;
 using AnalysisFacility.Operator.Runtime.Leader;
 using AnalysisFacility.Operator.Tokens.Discovery;
+using AnalysisFacility.Operator.Tokens.Grants;
 using k8s;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -60,6 +61,7 @@ public sealed class OperatorHost : IAsyncDisposable
     private readonly ILogger _log;
     private readonly KubernetesApi _api;
     private WebApplication? _web;
+    private readonly Tokens.Grants.FailedAuthenticationLimiter _failedAuthentications = new();
 
     public OperatorHost(KubernetesClientConfiguration configuration, OperatorHostOptions options, ILogger log)
     {
@@ -146,6 +148,8 @@ public sealed class OperatorHost : IAsyncDisposable
             return Results.Text(await Manager.Metrics.ExportAsync(context.RequestAborted), "text/plain; version=0.0.4");
         });
         app.MapIssuerEndpoints(Issuers);
+        // Robot clients' client-credentials grant at {issuer}/token (HTTPS only; 404 for issuers without robots).
+        app.MapTokenEndpoint(Issuers, _failedAuthentications, _log);
         return app;
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using AnalysisFacility.Operator.Builders.Certificates;
 using AnalysisFacility.Operator.Builders.Facility;
 using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Hosting;
@@ -115,7 +116,11 @@ public sealed class InstallManifestTests(ControlPlaneFixture fixture)
         //    escalation check) and the cluster-scoped store PersistentVolume.
         var facility = YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(Path.Combine(Kubectl.RepositoryRoot, "deploy/samples/facility.yaml")));
         facility.Metadata.NamespaceProperty = ns;
-        var built = FacilityBuilder.Build(facility, new FacilityContext { IssuerServiceHost = new OperatorSettings().IssuerServiceHost });
+        var built = FacilityBuilder.Build(facility, new FacilityContext
+        {
+            IssuerServiceHost = new OperatorSettings().IssuerServiceHost,
+            CondorTls = HTCondorTls.Ensure(null, FacilityCertificateAuthority.Ensure(null, facility.Metadata.Name, DateTimeOffset.UtcNow).Data, facility, DateTimeOffset.UtcNow).Data,
+        });
         built.Errors.Should().BeEmpty();
         var objects = built.Objects.ToList();
         objects.Select(o => o.Kind).Should().Contain(["Deployment", "StatefulSet", "DaemonSet", "PersistentVolume", "PersistentVolumeClaim", "Role", "RoleBinding", "Ingress", "Secret"]);

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using AnalysisFacility.Operator.IntegrationTests.Support;
 using AnalysisFacility.Operator.Tokens.Discovery;
+using AnalysisFacility.Operator.Tokens.Grants;
 using AnalysisFacility.Operator.Tokens.Keys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -61,14 +62,16 @@ public sealed class LoopbackIssuer : IAsyncDisposable
         var registry = new IssuerRegistry();
         var app = builder.Build();
         app.MapIssuerEndpoints(registry);
+        // The robot token endpoint exactly as OperatorHost maps it.
+        app.MapTokenEndpoint(registry, new FailedAuthenticationLimiter(), Serilog.Log.Logger);
         await app.StartAsync(cancellationToken);
         return new LoopbackIssuer(app, directory, port, issuerPath, registry);
     }
 
-    /// <summary>Serves <paramref name="ring"/> as this issuer's JWKS (call again after every rotation).</summary>
-    public void Publish(KeyRing ring)
+    /// <summary>Serves <paramref name="ring"/> as this issuer's JWKS (call again after every rotation), and its robots' token endpoint.</summary>
+    public void Publish(KeyRing ring, RobotGrants? robots = null)
     {
-        var error = Registry.Publish("test/loopback", IssuerUrl, ring);
+        var error = Registry.Publish("test/loopback", IssuerUrl, ring, robots);
         if (error is not null) throw new InvalidOperationException(error);
     }
 

@@ -25,6 +25,44 @@ public sealed class RenderCommandTests
     }
 
     [Fact]
+    public void Render_of_an_exposed_pool_with_a_trusted_issuer_shows_the_external_services_the_map_line_and_the_cache_section()
+    {
+        const string yaml = """
+            apiVersion: analysisfacility.io/v1alpha1
+            kind: AnalysisFacility
+            metadata: {name: infn-af, namespace: af}
+            spec:
+              tokens:
+                issuer: https://af.infn.it/issuer
+                audiences: ["https://xcache.af.infn.it"]
+                trustedIssuers:
+                  - name: cms-iam
+                    issuer: https://cms-auth.web.cern.ch/
+                    audiences: ["https://xcache.af.infn.it"]
+                    mappings: [{subject: 0c2f6a1e-ci, identity: cms-ci}]
+              htcondor:
+                external: {host: condor.af.infn.it}
+            ---
+            apiVersion: analysisfacility.io/v1alpha1
+            kind: XCacheInstance
+            metadata: {name: xcache, namespace: af}
+            spec:
+              origin: root://xrootd-cms.infn.it:1094
+              authorization: {facilityRef: infn-af}
+            """;
+        var output = RenderCommand.Render(yaml, new OperatorSettings());
+        var objects = YamlDocuments.Parse(output);
+        var services = objects.Where(o => o["kind"]!.GetValue<string>() == "Service").ToDictionary(o => o["metadata"]!["name"]!.GetValue<string>());
+        services["infn-af-condor-cm-external"]["spec"]!["type"]!.GetValue<string>().Should().Be("LoadBalancer");
+        services["infn-af-condor-schedd-external"]["spec"]!["ports"]![0]!["port"]!.GetValue<long>().Should().Be(9619);
+        output.Should().Contain(@"SCITOKENS ^https\:\/\/cms\-auth\.web\.cern\.ch\/,0c2f6a1e\-ci$ cms-ci@infn-af.af")
+            .And.Contain("TCP_FORWARDING_HOST = condor.af.infn.it")
+            .And.Contain("SCITOKENS_SERVER_AUDIENCE = infn-af-condor-schedd.af.svc:9619, condor.af.infn.it:9619, https://xcache.af.infn.it")
+            .And.Contain("[Issuer trusted-cms-iam]").And.Contain("issuer = https://cms-auth.web.cern.ch/")
+            .And.Contain("name: infn-af-condor-ca");
+    }
+
+    [Fact]
     public void Render_never_prints_key_material()
     {
         var output = RenderCommand.Render(AllSamples(), new OperatorSettings());

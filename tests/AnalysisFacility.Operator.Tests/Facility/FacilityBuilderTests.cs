@@ -16,6 +16,7 @@ public sealed class FacilityBuilderTests
         SpawnerConfigMapName = "af-spawner",
         ScitokensIdentities = [new ScitokensIdentity("7f3c-alice", "alice@cern.ch"), new ScitokensIdentity("9a1b-bob", "bob")],
         NewSecretValue = bytes => new string('x', bytes),
+        CondorTls = new Dictionary<string, byte[]> { ["tls.crt"] = "cert"u8.ToArray(), ["tls.key"] = "key"u8.ToArray(), ["ca.crt"] = "ca"u8.ToArray() },
     };
 
     private static Api.V1Alpha1.AnalysisFacility Facility()
@@ -169,7 +170,7 @@ public sealed class FacilityBuilderTests
             .And.Contain("COLLECTOR_HOST = $(CONDOR_HOST):9618").And.Contain("CERTIFICATE_MAPFILE = /etc/condor/mapfiles/scitokens.map");
         config["10-submit.conf"].Should().Contain("SCITOKENS_SERVER_AUDIENCE = cms-af-condor-schedd.cmsaf.svc:9618");
         config["10-execute.conf"].Should().Contain("NUM_CPUS = 8").And.Contain("MEMORY = 16384").And.Contain("use FEATURE : PartitionableSlot");
-        config["scitokens.map"].Should().Contain(@"SCITOKENS /^https\:\/\/cmsaf\-jh\.unl\.edu\/issuer,7f3c\-alice$/ alice_cern.ch@cms-af.cmsaf");
+        config["scitokens.map"].Should().Contain(@"SCITOKENS ^https\:\/\/cmsaf\-jh\.unl\.edu\/issuer,7f3c\-alice$ " + PoolIdentities.ForHubUser("alice@cern.ch") + "@cms-af.cmsaf");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Builders.Certificates;
 using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Builders.Facility;
 using k8s;
@@ -21,11 +22,14 @@ public sealed class FacilitySampleTests
     {
         var facility = YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(SamplePath()));
         facility.Spec.Hub.Authentication.OAuth!.AuthorizeUrl.Should().Be("https://cms-auth.web.cern.ch/authorize");
-        var result = FacilityBuilder.Build(facility, new FacilityContext { IssuerServiceHost = "analysisfacility-operator.af-system.svc" });
+        var result = FacilityBuilder.Build(facility, new FacilityContext { IssuerServiceHost = "analysisfacility-operator.af-system.svc", CondorTls = CondorTls(facility) });
         result.Errors.Should().BeEmpty();
         result.Components.Should().OnlyContain(c => c.Enabled && c.Objects.Count > 0);
         StoreMapping.Resolve(facility.Spec.UserStore, "oksana.shadura@cern.ch").SubPath.Should().Be("oshadura");
         TritonBuilder.SessionEnvironment(facility).Single(e => e.Name == "TRITON_BUCKET_NAME").Value
             .Should().Be("triton-87fdb9b5-a748-4d46-9b85-ec11b7549f81");
     }
+
+    private static IDictionary<string, byte[]> CondorTls(Api.V1Alpha1.AnalysisFacility facility) =>
+        HTCondorTls.Ensure(null, FacilityCertificateAuthority.Ensure(null, facility.Metadata.Name, DateTimeOffset.UtcNow).Data, facility, DateTimeOffset.UtcNow).Data;
 }
