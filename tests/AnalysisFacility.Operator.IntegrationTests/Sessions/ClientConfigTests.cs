@@ -142,12 +142,12 @@ public sealed class ClientConfigTests : IDisposable
             var volume = pod.Spec.Volumes.Single(v => v.Name == mount.Name);
             var directory = Directory.CreateDirectory(Path.Combine(_root.FullName, "volumes", mount.Name)).FullName;
             // What the kubelet writes for a ConfigMap or Secret volume with items.
-            var (items, data) = volume.ConfigMap is { } configMap
+            var (items, data) = volume.ConfigMap is { } configMap && configMap.Name == objects.ClientConfig.Metadata.Name
                 ? (configMap.Items, objects.ClientConfig.Data.ToDictionary(e => e.Key, e => System.Text.Encoding.UTF8.GetBytes(e.Value)))
                 : volume.Secret is { } secret && secret.SecretName == daskObjects.TlsSecret!.Metadata.Name
                     ? (secret.Items, daskObjects.TlsSecret.Data)
                     : (null, null);
-            if (items is null || data is null) continue; // token volumes: not needed by Dask
+            if (items is null || data is null) continue; // token and HTCondor CA volumes: not needed by Dask
             foreach (var item in items)
             {
                 var path = Path.Combine(directory, item.Path);
