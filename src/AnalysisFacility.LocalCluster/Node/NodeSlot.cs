@@ -1,4 +1,3 @@
-using System.Globalization;
 using Serilog;
 
 namespace AnalysisFacility.LocalCluster.Node;
@@ -136,6 +135,4 @@ public sealed class NodeSlot : IDisposable
     }
 
     public void Dispose() => _lock.Dispose();
-
-    internal static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -19,5 +19,5 @@ public static class RestartPolicy
     public static TimeSpan Backoff(int restartsSoFar) =>
         restartsSoFar <= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, 10 * Math.Pow(2, restartsSoFar - 1)));
 
-    public static string TerminationReason(int exitCode) => exitCode == 0 ? "Completed" : exitCode == 137 ? "Error" : "Error";
+    public static string TerminationReason(int exitCode) => exitCode == 0 ? "Completed" : "Error";
 }
