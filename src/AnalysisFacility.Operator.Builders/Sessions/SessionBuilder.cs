@@ -49,6 +49,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
     public const string StoreVolume = "user-store";
     public const string ClientConfigVolume = "client-config";
     public const string CaVolume = "ca-bundle";
+    public const string XCacheCaVolume = "xcache-ca";
     /// <summary>Hash of the session fields the pod is made from: when it changes, the user asked for a different server.</summary>
     public const string SessionSpecHashAnnotation = "analysisfacility.io/session-spec-hash";
     /// <summary>Hash of the client environment the container starts with (environment variables are read once, at start).</summary>
@@ -183,6 +184,12 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
                 ConfigMap = new V1ConfigMapVolumeSource { Name = ca.Name, Items = [new V1KeyToPath { Key = ca.Key, Path = "ca.crt" }] },
             });
             mounts.Add(new V1VolumeMount { Name = CaVolume, MountPath = SessionClientConfig.CaMountPath, ReadOnlyProperty = true });
+        }
+
+        if (context.XCacheCaConfigMap is { } xcacheCa)
+        {
+            volumes.Add(new V1Volume { Name = XCacheCaVolume, ConfigMap = new V1ConfigMapVolumeSource { Name = xcacheCa, Optional = true } });
+            mounts.Add(new V1VolumeMount { Name = XCacheCaVolume, MountPath = SessionClientConfig.XCacheCaMountPath, ReadOnlyProperty = true });
         }
 
         var env = clientConfig.Environment.Keys

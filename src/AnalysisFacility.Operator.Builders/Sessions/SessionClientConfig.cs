@@ -24,6 +24,8 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
     /// <summary>Where the CA bundle for HTCondor's SSL (used to protect the token exchange) is mounted.</summary>
     public const string CaMountPath = "/etc/analysisfacility/ca";
     public const string SystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+    /// <summary>The XCache CA as a hashed directory: X509_CERT_DIR of the session's XRootD clients.</summary>
+    public const string XCacheCaMountPath = "/etc/analysisfacility/xcache-ca";
 
     public static SessionClientConfig Build(AnalysisFacilitySpec facility, SessionContext context, string tokenFilePath)
     {
@@ -52,6 +54,8 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
         }
         if (facility.Mlflow.Enabled && endpoints.Mlflow is not null) env["MLFLOW_TRACKING_URI"] = endpoints.Mlflow;
         if (endpoints.XCache is not null) env["XCACHE_ENDPOINT"] = endpoints.XCache;
+        // XrdCl verifies a TLS server only against the hashed directory X509_CERT_DIR names (no CA-file setting).
+        if (context.XCacheCaConfigMap is not null) env["X509_CERT_DIR"] = XCacheCaMountPath;
         if (endpoints.ServiceX is not null) env["SERVICEX_ENDPOINT"] = endpoints.ServiceX;
         env["DASK_ROOT_CONFIG"] = DaskDirectory;
 

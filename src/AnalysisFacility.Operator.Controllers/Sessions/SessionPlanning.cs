@@ -64,6 +64,7 @@ public static class SessionPlanning
             Endpoints = SessionServiceEndpoints.From(FacilityStatusHelper.Endpoints(facility)),
             DaskSchedulerAddress = schedulerAddress,
             TokenSecretName = tokenSecret,
+            XCacheCaConfigMap = facility.Spec.XCache is { Name.Length: > 0 } xcache ? Builders.XCache.XCacheTls.CaConfigMapName(xcache.Name) : null,
         };
         var build = new SessionBuilder(new SessionTokenAdapter(facility.Spec.Sessions.RunAsUser)).Build(session, facility, context);
         if (build.Objects is { } objects)
