@@ -343,6 +343,9 @@ public sealed class TritonSpec
 
     [Doc("Model repository in an S3 bucket; required when enabled.")]
     public S3BucketSpec? ModelRepository { get; set; }
+
+    [Doc("Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY that users load models into the bucket with (given to sessions); must not be the server's modelRepository.credentialsSecret, which needs only read access.")]
+    [Pattern(Patterns.DnsSubdomain)] public string? UserCredentialsSecret { get; set; }
 }
 
 public sealed class S3BucketSpec

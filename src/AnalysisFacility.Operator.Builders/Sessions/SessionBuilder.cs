@@ -49,7 +49,6 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
     public const string StoreVolume = "user-store";
     public const string ClientConfigVolume = "client-config";
     public const string CaVolume = "ca-bundle";
-    public const string XCacheCaVolume = "xcache-ca";
     /// <summary>Hash of the session fields the pod is made from: when it changes, the user asked for a different server.</summary>
     public const string SessionSpecHashAnnotation = "analysisfacility.io/session-spec-hash";
     /// <summary>Hash of the client environment the container starts with (environment variables are read once, at start).</summary>
@@ -186,12 +185,6 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
             mounts.Add(new V1VolumeMount { Name = CaVolume, MountPath = SessionClientConfig.CaMountPath, ReadOnlyProperty = true });
         }
 
-        if (context.XCacheCaConfigMap is { } xcacheCa)
-        {
-            volumes.Add(new V1Volume { Name = XCacheCaVolume, ConfigMap = new V1ConfigMapVolumeSource { Name = xcacheCa, Optional = true } });
-            mounts.Add(new V1VolumeMount { Name = XCacheCaVolume, MountPath = SessionClientConfig.XCacheCaMountPath, ReadOnlyProperty = true });
-        }
-
         var env = clientConfig.Environment.Keys
             .Select(key => new V1EnvVar
             {
@@ -199,6 +192,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
                 ValueFrom = new V1EnvVarSource { ConfigMapKeyRef = new V1ConfigMapKeySelector { Name = configMapName, Key = key } },
             })
             .ToList();
+        env.AddRange(clientConfig.SecretEnvironment);
         if (store.Enabled)
         {
             env.Add(new V1EnvVar { Name = "ANALYSISFACILITY_STORE", Value = facility.Spec.UserStore.MountPath });
@@ -268,6 +262,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
             Volumes = volumes,
         };
 
+        if (context.XCacheCaConfigMap is { } xcacheCa) SessionCaDirectory.AddTo(podSpec, notebook, xcacheCa);
         tokenDelivery.Decorate(new SessionTokenTarget(podSpec, notebook, context.TokenSecretName,
             defaults.RunAsUser, defaults.FsGroup, defaults.TokenHelperImage));
 

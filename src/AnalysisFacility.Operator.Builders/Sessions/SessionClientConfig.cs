@@ -9,6 +9,9 @@ namespace AnalysisFacility.Operator.Builders.Sessions;
 /// </summary>
 public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Environment, string DaskYaml, string? ServiceXYaml)
 {
+    /// <summary>Variables read from Secrets by secretKeyRef (credentials never go into the ConfigMap).</summary>
+    public IReadOnlyList<k8s.Models.V1EnvVar> SecretEnvironment { get; init; } = [];
+
     public const string DaskKey = "dask.yaml";
     public const string ServiceXKey = "servicex.yaml";
 
@@ -24,8 +27,6 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
     /// <summary>Where the CA bundle for HTCondor's SSL (used to protect the token exchange) is mounted.</summary>
     public const string CaMountPath = "/etc/analysisfacility/ca";
     public const string SystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
-    /// <summary>The XCache CA as a hashed directory: X509_CERT_DIR of the session's XRootD clients.</summary>
-    public const string XCacheCaMountPath = "/etc/analysisfacility/xcache-ca";
 
     public static SessionClientConfig Build(AnalysisFacilitySpec facility, SessionContext context, string tokenFilePath)
     {
@@ -55,12 +56,15 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
         if (facility.Mlflow.Enabled && endpoints.Mlflow is not null) env["MLFLOW_TRACKING_URI"] = endpoints.Mlflow;
         if (endpoints.XCache is not null) env["XCACHE_ENDPOINT"] = endpoints.XCache;
         // XrdCl verifies a TLS server only against the hashed directory X509_CERT_DIR names (no CA-file setting).
-        if (context.XCacheCaConfigMap is not null) env["X509_CERT_DIR"] = XCacheCaMountPath;
+        if (context.XCacheCaConfigMap is not null) env["X509_CERT_DIR"] = SessionCaDirectory.MountPath;
         if (endpoints.ServiceX is not null) env["SERVICEX_ENDPOINT"] = endpoints.ServiceX;
         env["DASK_ROOT_CONFIG"] = DaskDirectory;
 
         var serviceX = facility.ServiceX.Enabled && endpoints.ServiceX is not null ? ServiceXYamlFor(endpoints.ServiceX) : null;
-        return new SessionClientConfig(env, DaskYamlFor(facility.Dask, context.DaskSchedulerAddress), serviceX);
+        return new SessionClientConfig(env, DaskYamlFor(facility.Dask, context.DaskSchedulerAddress), serviceX)
+        {
+            SecretEnvironment = [.. Facility.TritonBuilder.UserCredentialEnvironment(facility)],
+        };
     }
 
     /// <summary>

@@ -89,6 +89,16 @@ public sealed class XCacheOriginCredentialTests : IAsyncLifetime
         Directory.CreateDirectory(caDirectory);
         foreach (var (file, pem) in caConfigMap.Data) await File.WriteAllTextAsync(Path.Combine(caDirectory, file), pem, ct);
 
+        // The session's X509_CERT_DIR as its init container builds it: the image's CA directory plus the published CA.
+        var sessionCa = Path.Combine(tree.Root, "session-x509-certificates");
+        Directory.CreateDirectory(sessionCa);
+        var merged = await TestProcess.RunAsync("/bin/sh", ["-c", Builders.Sessions.SessionCaDirectory.Script],
+            new Dictionary<string, string> { ["SOURCES"] = "/nonexistent/grid-security /etc/ssl/certs", ["EXTRA"] = caDirectory, ["DEST"] = sessionCa },
+            timeout: TimeSpan.FromSeconds(60), cancellationToken: ct);
+        merged.ExitCode.Should().Be(0, merged.Output);
+        Directory.GetFiles(sessionCa).Length.Should().BeGreaterThan(10, "the system CAs stay trusted beside the cache's");
+        File.ReadAllText(Path.Combine(sessionCa, caConfigMap.Data.Keys.Single())).Should().Be(tls.CaPem);
+
         var origin = await StartTokenOriginAsync(tree, originPort, tls, ct);
         await using var originScope = new AsyncCleanup(() => origin.DisposeAsync());
 
@@ -119,13 +129,13 @@ public sealed class XCacheOriginCredentialTests : IAsyncLifetime
 
         // A session token reads through the cache; the miss went to the origin with the robot token.
         var copy = Path.Combine(tree.Client, "first.root");
-        var read = await XCacheTokenAuthorizationTests.CopyAsync(cachePort, "/store/data/run1/first.root", copy, caDirectory, userFile, ct);
+        var read = await XCacheTokenAuthorizationTests.CopyAsync(cachePort, "/store/data/run1/first.root", copy, sessionCa, userFile, ct);
         read.ExitCode.Should().Be(0, $"xrdcp:\n{read.Output}\ncache:\n{cache.Output}\norigin:\n{origin.Output}");
         (await File.ReadAllBytesAsync(copy, ct)).Should().Equal(first);
         File.Exists(Path.Combine(layout.NamespaceDirectory, "store/data/run1/first.root.cinfo")).Should().BeTrue(cache.Output);
 
         // No token: refused by the cache.
-        var anonymous = await XCacheTokenAuthorizationTests.CopyAsync(cachePort, "/store/data/run1/first.root", Path.Combine(tree.Client, "anonymous.root"), caDirectory, null, ct);
+        var anonymous = await XCacheTokenAuthorizationTests.CopyAsync(cachePort, "/store/data/run1/first.root", Path.Combine(tree.Client, "anonymous.root"), sessionCa, null, ct);
         anonymous.ExitCode.Should().NotBe(0, anonymous.Output);
         File.Exists(Path.Combine(tree.Client, "anonymous.root")).Should().BeFalse();
 
@@ -135,7 +145,7 @@ public sealed class XCacheOriginCredentialTests : IAsyncLifetime
         if (wait > TimeSpan.Zero) await Task.Delay(wait, ct);
         await origin.DisposeAsync();
         origin = await StartTokenOriginAsync(tree, originPort, tls, ct);
-        var stale = await XCacheTokenAuthorizationTests.CopyAsync(cachePort, "/store/data/run2/second.root", Path.Combine(tree.Client, "stale.root"), caDirectory, userFile, ct);
+        var stale = await XCacheTokenAuthorizationTests.CopyAsync(cachePort, "/store/data/run2/second.root", Path.Combine(tree.Client, "stale.root"), sessionCa, userFile, ct);
         stale.ExitCode.Should().NotBe(0, $"the cache's token has expired:\n{stale.Output}\ncache:\n{cache.Output}");
 
         // 3030 is kXR_AuthFailed: the origin's login failed, not the file or the connection.
@@ -144,7 +154,7 @@ public sealed class XCacheOriginCredentialTests : IAsyncLifetime
         var renewed = TokenMinter.Mint(robotSettings!, ring, robotRequest, DateTimeOffset.UtcNow).ValueOrThrow();
         await DeliverAsync(tree, "robot", renewed.Value, robotFile, ct);
         var after = Path.Combine(tree.Client, "second.root");
-        var again = await XCacheTokenAuthorizationTests.CopyAsync(cachePort, "/store/data/run2/second.root", after, caDirectory, userFile, ct);
+        var again = await XCacheTokenAuthorizationTests.CopyAsync(cachePort, "/store/data/run2/second.root", after, sessionCa, userFile, ct);
         again.ExitCode.Should().Be(0, $"xrdcp:\n{again.Output}\ncache:\n{cache.Output}\norigin:\n{origin.Output}");
         (await File.ReadAllBytesAsync(after, ct)).Should().Equal(second);
         cache.HasExited.Should().BeFalse("the renewed credential is read without restarting xrootd");

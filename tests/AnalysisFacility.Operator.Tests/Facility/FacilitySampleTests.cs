@@ -25,7 +25,7 @@ public sealed class FacilitySampleTests
         result.Errors.Should().BeEmpty();
         result.Components.Should().OnlyContain(c => c.Enabled && c.Objects.Count > 0);
         StoreMapping.Resolve(facility.Spec.UserStore, "oksana.shadura@cern.ch").SubPath.Should().Be("oshadura");
-        TritonBuilder.SessionEnvironment(facility).Single(e => e.Name == "TRITON_BUCKET_NAME").Value
-            .Should().Be("triton-87fdb9b5-a748-4d46-9b85-ec11b7549f81");
+        facility.Spec.Triton.ModelRepository!.Bucket.Should().Be("triton-87fdb9b5-a748-4d46-9b85-ec11b7549f81");
+        TritonBuilder.UserCredentialEnvironment(facility.Spec).Select(e => e.ValueFrom.SecretKeyRef.Name).Should().Equal("triton-bucket-users", "triton-bucket-users");
     }
 }
