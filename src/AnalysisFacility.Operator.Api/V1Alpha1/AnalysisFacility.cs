@@ -42,6 +42,12 @@ public sealed class AnalysisFacilitySpec
     [Doc("The shared user store: a BindFS-mapped host directory behind a PVC, mounted per user with subPath.")]
     public UserStoreSpec UserStore { get; set; } = new();
 
+    [Doc("Rucio client configuration for sessions.")]
+    public RucioSpec Rucio { get; set; } = new();
+
+    [Doc("CVMFS at /cvmfs in sessions and Dask workers (CVMFS CSI driver).")]
+    [JsonPropertyName("cvmfs")] public CvmfsSpec Cvmfs { get; set; } = new();
+
     [Doc("XCache used by sessions: the name of an XCacheInstance in this namespace.")]
     [JsonPropertyName("xcache")] public XCacheReference? XCache { get; set; }
 

@@ -127,6 +127,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
     {
         var data = new Dictionary<string, string>(config.Environment) { [SessionClientConfig.DaskKey] = config.DaskYaml };
         if (config.ServiceXYaml is not null) data[SessionClientConfig.ServiceXKey] = config.ServiceXYaml;
+        if (config.RucioConfig is not null) data[SessionRucio.ConfigKey] = config.RucioConfig;
         return data;
     }
 
@@ -163,6 +164,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
         {
             items.Add(new V1KeyToPath { Key = SessionClientConfig.ServiceXKey, Path = "servicex/servicex.yaml" });
         }
+        if (clientConfig.RucioConfig is not null) items.Add(new V1KeyToPath { Key = SessionRucio.ConfigKey, Path = "rucio/etc/rucio.cfg" });
         volumes.Add(new V1Volume { Name = ClientConfigVolume, ConfigMap = new V1ConfigMapVolumeSource { Name = configMapName, Items = items } });
         mounts.Add(new V1VolumeMount { Name = ClientConfigVolume, MountPath = SessionClientConfig.MountPath, ReadOnlyProperty = true });
         if (clientConfig.ServiceXYaml is not null)
@@ -263,6 +265,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
         };
 
         if (context.XCacheCaConfigMap is { } xcacheCa) SessionCaDirectory.AddTo(podSpec, notebook, xcacheCa);
+        if (facility.Spec.Cvmfs.Enabled) SessionCvmfs.AddTo(podSpec, facility.Metadata.Name, [notebook]);
         tokenDelivery.Decorate(new SessionTokenTarget(podSpec, notebook, context.TokenSecretName,
             defaults.RunAsUser, defaults.FsGroup, defaults.TokenHelperImage));
 

@@ -12,6 +12,9 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
     /// <summary>Variables read from Secrets by secretKeyRef (credentials never go into the ConfigMap).</summary>
     public IReadOnlyList<k8s.Models.V1EnvVar> SecretEnvironment { get; init; } = [];
 
+    /// <summary>$RUCIO_HOME/etc/rucio.cfg when the facility configures Rucio.</summary>
+    public string? RucioConfig { get; init; }
+
     public const string DaskKey = "dask.yaml";
     public const string ServiceXKey = "servicex.yaml";
 
@@ -59,11 +62,18 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
         if (context.XCacheCaConfigMap is not null) env["X509_CERT_DIR"] = SessionCaDirectory.MountPath;
         if (endpoints.ServiceX is not null) env["SERVICEX_ENDPOINT"] = endpoints.ServiceX;
         env["DASK_ROOT_CONFIG"] = DaskDirectory;
+        string? rucio = null;
+        if (facility.Rucio.Enabled && SessionRucio.Validate(facility.Rucio).Count == 0)
+        {
+            env["RUCIO_HOME"] = SessionRucio.Home;
+            rucio = SessionRucio.Render(facility.Rucio, context.Rucio?.Account, tokenFilePath);
+        }
 
         var serviceX = facility.ServiceX.Enabled && endpoints.ServiceX is not null ? ServiceXYamlFor(endpoints.ServiceX) : null;
         return new SessionClientConfig(env, DaskYamlFor(facility.Dask, context.DaskSchedulerAddress), serviceX)
         {
             SecretEnvironment = [.. Facility.TritonBuilder.UserCredentialEnvironment(facility)],
+            RucioConfig = rucio,
         };
     }
 

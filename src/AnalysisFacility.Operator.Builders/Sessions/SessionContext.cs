@@ -30,6 +30,9 @@ public sealed record SessionContext
     /// </summary>
     public string? XCacheCaConfigMap { get; init; }
 
+    /// <summary>The user's Rucio account (resolved by <see cref="SessionRucio.AccountFor"/>) when the facility configures Rucio.</summary>
+    public RucioAccount? Rucio { get; init; }
+
     /// <summary>Labels of the hub pods, the only ones allowed to reach the notebook server. Defaults to the facility's hub component.</summary>
     public IReadOnlyDictionary<string, string>? HubPodSelector { get; init; }
 

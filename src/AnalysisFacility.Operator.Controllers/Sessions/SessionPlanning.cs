@@ -23,7 +23,11 @@ public sealed record StoredToken(DateTimeOffset? IssuedAt, DateTimeOffset? Expir
 
 /// <summary>The objects of one session and the facts the reconciler needs about them.</summary>
 public sealed record SessionPlan(SessionBuildResult Build, string? StoreName, string TokenStoreName, string TokenSecretName,
-    DaskCluster? Dask, string? DaskSchedulerAddress);
+    DaskCluster? Dask, string? DaskSchedulerAddress)
+{
+    /// <summary>Informational service conditions (e.g. the Rucio account could not be derived).</summary>
+    public IReadOnlyList<ServiceCondition> Services { get; init; } = [];
+}
 
 /// <summary>
 /// Pure planning shared by the reconciler and `render`: which objects a session has, its token request, its
@@ -64,6 +68,7 @@ public static class SessionPlanning
             Endpoints = SessionServiceEndpoints.From(FacilityStatusHelper.Endpoints(facility)),
             DaskSchedulerAddress = schedulerAddress,
             TokenSecretName = tokenSecret,
+            Rucio = facility.Spec.Rucio.Enabled ? SessionRucio.AccountFor(facility.Spec.Rucio, session.Spec.User.Name, storeName) : null,
             XCacheCaConfigMap = facility.Spec.XCache is { Name.Length: > 0 } xcache ? Builders.XCache.XCacheTls.CaConfigMapName(xcache.Name) : null,
         };
         var build = new SessionBuilder(new SessionTokenAdapter(facility.Spec.Sessions.RunAsUser)).Build(session, facility, context);
@@ -73,7 +78,10 @@ public static class SessionPlanning
         }
         // A user without a store directory gets the scopes of the nobody directory, the one they see (read-only).
         var tokenStore = storeName ?? facility.Spec.UserStore.NobodyDirectory;
-        return new SessionPlan(build, storeName, tokenStore, tokenSecret, dask, schedulerAddress);
+        IReadOnlyList<ServiceCondition> services = context.Rucio is { } rucio
+            ? [new ServiceCondition(SessionRucio.ConditionType, rucio.Account is not null, rucio.Reason, rucio.Message)]
+            : [];
+        return new SessionPlan(build, storeName, tokenStore, tokenSecret, dask, schedulerAddress) { Services = services };
     }
 
     public static DaskCluster BuildDaskCluster(UserSession session, AF facility, SessionDask spec)

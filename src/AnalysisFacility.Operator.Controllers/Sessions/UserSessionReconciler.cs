@@ -225,6 +225,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         Pod = pod,
         Store = plan?.Build.Objects?.Store,
         DaskSchedulerAddress = plan?.DaskSchedulerAddress,
+        Services = plan?.Services ?? [],
     };
 
     /// <summary>Replaces reason and message of a condition the derivation produced (keeping its status and transition time).</summary>

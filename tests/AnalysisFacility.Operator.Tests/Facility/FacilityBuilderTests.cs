@@ -65,7 +65,7 @@ public sealed class FacilityBuilderTests
     {
         var result = FacilityBuilder.Build(Facility(), Context);
         result.Errors.Should().BeEmpty();
-        result.Components.Select(c => c.Component).Should().Equal("hub", "htcondor", "servicex", "triton", "mlflow", "userstore");
+        result.Components.Select(c => c.Component).Should().Equal("hub", "htcondor", "servicex", "triton", "mlflow", "userstore", "cvmfs");
         foreach (var obj in result.Objects)
         {
             obj.ApiVersion.Should().NotBeNullOrEmpty();
