@@ -42,6 +42,12 @@ public sealed class AnalysisFacilitySpec
     [Doc("The shared user store: a BindFS-mapped host directory behind a PVC, mounted per user with subPath.")]
     public UserStoreSpec UserStore { get; set; } = new();
 
+    [Doc("Rucio client configuration for sessions.")]
+    public RucioSpec Rucio { get; set; } = new();
+
+    [Doc("CVMFS at /cvmfs in sessions and Dask workers (CVMFS CSI driver).")]
+    [JsonPropertyName("cvmfs")] public CvmfsSpec Cvmfs { get; set; } = new();
+
     [Doc("XCache used by sessions: the name of an XCacheInstance in this namespace.")]
     [JsonPropertyName("xcache")] public XCacheReference? XCache { get; set; }
 
@@ -415,6 +421,9 @@ public sealed class TritonSpec
 
     [Doc("Model repository in an S3 bucket; required when enabled.")]
     public S3BucketSpec? ModelRepository { get; set; }
+
+    [Doc("Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY that users load models into the bucket with (given to sessions); must not be the server's modelRepository.credentialsSecret, which needs only read access.")]
+    [Pattern(Patterns.DnsSubdomain)] public string? UserCredentialsSecret { get; set; }
 }
 
 public sealed class S3BucketSpec

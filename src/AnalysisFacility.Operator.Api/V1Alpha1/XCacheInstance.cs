@@ -49,6 +49,9 @@ public sealed class XCacheInstanceSpec
     [Doc("WLCG token authorization. Without it the cache allows anonymous reads.")]
     public XCacheAuthorization? Authorization { get; set; }
 
+    [Doc("How the cache authenticates to its origin (token or x509 proxy); anonymous when unset.")]
+    public XCacheOriginCredentials? OriginCredentials { get; set; }
+
     [Doc("Also serve HTTP(S) (XrdHttp) on this port.")]
     [Range(Minimum = 1, Maximum = 65535)] public int? HttpPort { get; set; }
 

@@ -29,6 +29,7 @@ public static class FacilityBuilder
         TritonBuilder.Build(facility),
         MlflowBuilder.Build(facility, context),
         UserStoreBuilder.Build(facility),
+        CvmfsBuilder.Build(facility),
     ]);
 
     /// <summary>All validation errors of the spec, without building anything.</summary>
@@ -40,6 +41,8 @@ public static class FacilityBuilder
         .. TritonBuilder.Validate(spec),
         .. MlflowBuilder.Validate(spec),
         .. UserStoreBuilder.Validate(spec),
+        .. CvmfsBuilder.Validate(spec),
+        .. Sessions.SessionRucio.Validate(spec.Rucio),
     ];
 }
 

@@ -23,6 +23,8 @@ public static class TritonBuilder
             return ["spec.triton.modelRepository (host, port, bucket, credentialsSecret) is required when Triton is enabled: Triton loads its models from that S3 bucket"];
         if (string.IsNullOrEmpty(bucket.CredentialsSecret))
             return ["spec.triton.modelRepository.credentialsSecret must name a Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"];
+        if (triton.UserCredentialsSecret == bucket.CredentialsSecret)
+            return ["spec.triton.userCredentialsSecret must be a Secret of its own: the server's credentialsSecret would hand the server's key to every user"];
         return [];
     }
 
@@ -74,19 +76,18 @@ public static class TritonBuilder
         return ComponentObjects.Of(Component, ConditionType, objects);
     }
 
-    /// <summary>Environment of user sessions, as in the facility walkthrough (TRITON_BUCKET_*, AWS keys, server URL).</summary>
-    public static IReadOnlyList<V1EnvVar> SessionEnvironment(Api.V1Alpha1.AnalysisFacility facility)
+    /// <summary>
+    /// The keys users upload models with, as the facility walkthrough shows them in a session (AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, read by mc, boto3 and the AWS CLI), by secretKeyRef: never copied into a ConfigMap.
+    /// </summary>
+    public static IReadOnlyList<V1EnvVar> UserCredentialEnvironment(AnalysisFacilitySpec spec)
     {
-        var triton = facility.Spec.Triton;
-        if (!triton.Enabled || triton.ModelRepository is not { } bucket || Validate(facility.Spec).Count > 0) return [];
+        var triton = spec.Triton;
+        if (!triton.Enabled || triton.UserCredentialsSecret is not { Length: > 0 } secret || Validate(spec).Count > 0) return [];
         return
         [
-            Kube.Env("TRITON_BUCKET_HOST", bucket.Host),
-            Kube.Env("TRITON_BUCKET_PORT", bucket.Port.ToString(CultureInfo.InvariantCulture)),
-            Kube.Env("TRITON_BUCKET_NAME", bucket.Bucket),
-            Kube.Env("TRITON_URL", Url(facility)),
-            Kube.EnvFromSecret("AWS_ACCESS_KEY_ID", bucket.CredentialsSecret, "AWS_ACCESS_KEY_ID"),
-            Kube.EnvFromSecret("AWS_SECRET_ACCESS_KEY", bucket.CredentialsSecret, "AWS_SECRET_ACCESS_KEY"),
+            Kube.EnvFromSecret("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
+            Kube.EnvFromSecret("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY"),
         ];
     }
 }

@@ -130,6 +130,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
     {
         var data = new Dictionary<string, string>(config.Environment) { [SessionClientConfig.DaskKey] = config.DaskYaml };
         if (config.ServiceXYaml is not null) data[SessionClientConfig.ServiceXKey] = config.ServiceXYaml;
+        if (config.RucioConfig is not null) data[SessionRucio.ConfigKey] = config.RucioConfig;
         return data;
     }
 
@@ -166,6 +167,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
         {
             items.Add(new V1KeyToPath { Key = SessionClientConfig.ServiceXKey, Path = "servicex/servicex.yaml" });
         }
+        if (clientConfig.RucioConfig is not null) items.Add(new V1KeyToPath { Key = SessionRucio.ConfigKey, Path = "rucio/etc/rucio.cfg" });
         volumes.Add(new V1Volume { Name = ClientConfigVolume, ConfigMap = new V1ConfigMapVolumeSource { Name = configMapName, Items = items } });
         mounts.Add(new V1VolumeMount { Name = ClientConfigVolume, MountPath = SessionClientConfig.MountPath, ReadOnlyProperty = true });
         if (clientConfig.ServiceXYaml is not null)
@@ -214,6 +216,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
                 ValueFrom = new V1EnvVarSource { ConfigMapKeyRef = new V1ConfigMapKeySelector { Name = configMapName, Key = key } },
             })
             .ToList();
+        env.AddRange(clientConfig.SecretEnvironment);
         if (store.Enabled)
         {
             env.Add(new V1EnvVar { Name = "ANALYSISFACILITY_STORE", Value = facility.Spec.UserStore.MountPath });
@@ -283,6 +286,8 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
             Volumes = volumes,
         };
 
+        if (context.XCacheCaConfigMap is { } xcacheCa) SessionCaDirectory.AddTo(podSpec, notebook, xcacheCa);
+        if (facility.Spec.Cvmfs.Enabled) SessionCvmfs.AddTo(podSpec, facility.Metadata.Name, [notebook]);
         tokenDelivery.Decorate(new SessionTokenTarget(podSpec, notebook, context.TokenSecretName,
             defaults.RunAsUser, defaults.FsGroup, defaults.TokenHelperImage));
 

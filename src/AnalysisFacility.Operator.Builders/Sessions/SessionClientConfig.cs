@@ -10,6 +10,12 @@ namespace AnalysisFacility.Operator.Builders.Sessions;
 /// </summary>
 public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Environment, string DaskYaml, string? ServiceXYaml)
 {
+    /// <summary>Variables read from Secrets by secretKeyRef (credentials never go into the ConfigMap).</summary>
+    public IReadOnlyList<k8s.Models.V1EnvVar> SecretEnvironment { get; init; } = [];
+
+    /// <summary>$RUCIO_HOME/etc/rucio.cfg when the facility configures Rucio.</summary>
+    public string? RucioConfig { get; init; }
+
     public const string DaskKey = "dask.yaml";
     public const string ServiceXKey = "servicex.yaml";
 
@@ -62,11 +68,23 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
         }
         if (facility.Mlflow.Enabled && endpoints.Mlflow is not null) env["MLFLOW_TRACKING_URI"] = endpoints.Mlflow;
         if (endpoints.XCache is not null) env["XCACHE_ENDPOINT"] = endpoints.XCache;
+        // XrdCl verifies a TLS server only against the hashed directory X509_CERT_DIR names (no CA-file setting).
+        if (context.XCacheCaConfigMap is not null) env["X509_CERT_DIR"] = SessionCaDirectory.MountPath;
         if (endpoints.ServiceX is not null) env["SERVICEX_ENDPOINT"] = endpoints.ServiceX;
         env[DaskConfigVariable] = DaskDirectory;
+        string? rucio = null;
+        if (facility.Rucio.Enabled && SessionRucio.Validate(facility.Rucio).Count == 0)
+        {
+            env["RUCIO_HOME"] = SessionRucio.Home;
+            rucio = SessionRucio.Render(facility.Rucio, context.Rucio?.Account, tokenFilePath);
+        }
 
         var serviceX = facility.ServiceX.Enabled && endpoints.ServiceX is not null ? ServiceXYamlFor(endpoints.ServiceX) : null;
-        return new SessionClientConfig(env, DaskYamlFor(facility.Dask, context.DaskSchedulerAddress, context.DaskTlsSecretName is not null), serviceX);
+        return new SessionClientConfig(env, DaskYamlFor(facility.Dask, context.DaskSchedulerAddress, context.DaskTlsSecretName is not null), serviceX)
+        {
+            SecretEnvironment = [.. Facility.TritonBuilder.UserCredentialEnvironment(facility)],
+            RucioConfig = rucio,
+        };
     }
 
     /// <summary>

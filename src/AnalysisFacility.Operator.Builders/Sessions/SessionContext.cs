@@ -30,6 +30,15 @@ public sealed record SessionContext
     /// <summary>ConfigMap key with the CA certificate HTCondor clients verify the schedd's SSL certificate with; the system bundle when null.</summary>
     public ConfigMapKey? CaBundle { get; init; }
 
+    /// <summary>
+    /// ConfigMap with the CA that signed the facility XCache's certificate, under its OpenSSL hashed name (made by the
+    /// XCache controller); mounted as the XRootD client's X509_CERT_DIR. Optional in the pod: the session starts before the cache.
+    /// </summary>
+    public string? XCacheCaConfigMap { get; init; }
+
+    /// <summary>The user's Rucio account (resolved by <see cref="SessionRucio.AccountFor"/>) when the facility configures Rucio.</summary>
+    public RucioAccount? Rucio { get; init; }
+
     /// <summary>Labels of the hub pods, the only ones allowed to reach the notebook server. Defaults to the facility's hub component.</summary>
     public IReadOnlyDictionary<string, string>? HubPodSelector { get; init; }
 

@@ -28,7 +28,12 @@ public sealed record SessionObservation
     /// start rather than killing a running notebook); null when it does.
     /// </summary>
     public string? RestartPending { get; init; }
+    /// <summary>Informational conditions of the facility's services for this user (e.g. RucioConfigured); never block Ready.</summary>
+    public IReadOnlyList<ServiceCondition> Services { get; init; } = [];
 }
+
+/// <summary>One informational condition of a service the session is configured for.</summary>
+public sealed record ServiceCondition(string Type, bool Status, string Reason, string Message);
 
 /// <summary>Condition types and phases of a UserSession.</summary>
 public static class SessionConditions
@@ -109,6 +114,8 @@ public static class SessionConditions
             if (limits.CapMessage is { } capped) Make(DaskLimits, false, "CappedByFacility", capped);
             else Make(DaskLimits, true, "WithinLimits", $"The session's Dask cluster scales between {limits.Minimum} and {limits.Maximum} workers.");
         }
+
+        foreach (var service in observation.Services) Make(service.Type, service.Status, service.Reason, service.Message);
 
         string phase;
         if (observation.Deleting)

@@ -10,7 +10,17 @@ namespace AnalysisFacility.Operator.Builders.Tokens;
 /// <param name="HelperImage">Facility <c>sessions.tokenHelperImage</c> (busybox: sh, tr, cmp, mv, ln, sleep).</param>
 /// <param name="RunAsUser">uid of the pod's main containers; the token file is owned by it.</param>
 /// <param name="FsGroup">Pod fsGroup: makes the root-owned Secret volume readable by the helpers.</param>
-public sealed record TokenDeliveryOptions(string SecretName, string HelperImage, long RunAsUser, long FsGroup);
+/// <param name="SourceKey">Key of the credential in the Secret.</param>
+/// <param name="Kind">A bearer token (BEARER_TOKEN_FILE, whitespace stripped) or an x509 proxy (X509_USER_PROXY, copied as is).</param>
+public sealed record TokenDeliveryOptions(string SecretName, string HelperImage, long RunAsUser, long FsGroup,
+    string SourceKey = TokenDelivery.TokenKey, DeliveredCredential Kind = DeliveredCredential.BearerToken);
+
+/// <summary>What the delivered file holds: it decides the file name, the variables that point at it and whether it is copied byte for byte.</summary>
+public enum DeliveredCredential
+{
+    BearerToken,
+    X509Proxy,
+}
 
 /// <summary>What a session or Dask pod needs to find its token by WLCG Bearer Token Discovery.</summary>
 public sealed record TokenPodPieces(
@@ -44,6 +54,9 @@ public static class TokenDelivery
 
     /// <summary>The token file: $XDG_RUNTIME_DIR/bt_u$UID, the discovery spec's second location.</summary>
     public static string TokenFile(long uid) => $"{RuntimeDirectory(uid)}/bt_u{uid}";
+
+    /// <summary>An x509 proxy in the in-memory volume, named as grid tools name it (x509up_u$UID), read through X509_USER_PROXY.</summary>
+    public static string ProxyFile(long uid) => $"{RuntimeDirectory(uid)}/x509up_u{uid}";
 
     /// <summary>/tmp/bt_u$UID, the discovery spec's last location: a symlink to <see cref="TokenFile"/>.</summary>
     public static string TmpLink(long uid) => $"/tmp/bt_u{uid}";
@@ -89,7 +102,7 @@ public static class TokenDelivery
                 Secret = new V1SecretVolumeSource
                 {
                     SecretName = options.SecretName,
-                    Items = [new V1KeyToPath { Key = TokenKey, Path = TokenKey }],
+                    Items = [new V1KeyToPath { Key = options.SourceKey, Path = TokenKey }],
                     DefaultMode = Convert.ToInt32("440", 8),
                 },
             },
@@ -103,23 +116,24 @@ public static class TokenDelivery
             new() { Name = TmpVolume, MountPath = "/tmp" },
         };
         var helperMounts = new List<V1VolumeMount>(mainMounts) { new() { Name = SourceVolume, MountPath = SourceDirectory, ReadOnlyProperty = true } };
+        var proxy = options.Kind == DeliveredCredential.X509Proxy;
+        var destination = proxy ? ProxyFile(uid) : TokenFile(uid);
         var helperEnvironment = new List<V1EnvVar>
         {
             Env("SRC", $"{SourceDirectory}/{TokenKey}"),
-            Env("DEST", TokenFile(uid)),
-            Env("LINK", TmpLink(uid)),
+            Env("DEST", destination),
             Env("INTERVAL", RefreshIntervalSeconds.ToString()),
         };
-        var environment = new List<V1EnvVar>
-        {
-            Env("BEARER_TOKEN_FILE", TokenFile(uid)),
-            Env("XDG_RUNTIME_DIR", RuntimeDirectory(uid)),
-            Env("_condor_SCITOKENS_FILE", TokenFile(uid)),
-        };
+        // A proxy is PEM: copied byte for byte, and no discovery symlink (X509_USER_PROXY names it).
+        helperEnvironment.Insert(2, proxy ? Env("RAW", "1") : Env("LINK", TmpLink(uid)));
+        List<V1EnvVar> environment = proxy
+            ? [Env("X509_USER_PROXY", destination), Env("XDG_RUNTIME_DIR", RuntimeDirectory(uid))]
+            : [Env("BEARER_TOKEN_FILE", destination), Env("XDG_RUNTIME_DIR", RuntimeDirectory(uid)), Env("_condor_SCITOKENS_FILE", destination)];
+        var suffix = proxy ? "-x509" : "";
         return new TokenPodPieces(volumes,
-            Helper(InitContainerName, InitScript, options, helperMounts, helperEnvironment),
-            Helper(RefresherContainerName, RefresherScript, options, helperMounts, helperEnvironment),
-            mainMounts, environment, TokenFile(uid), options.FsGroup);
+            Helper(InitContainerName + suffix, InitScript, options, helperMounts, helperEnvironment),
+            Helper(RefresherContainerName + suffix, RefresherScript, options, helperMounts, helperEnvironment),
+            mainMounts, environment, destination, options.FsGroup);
     }
 
     /// <summary>
@@ -154,7 +168,7 @@ public static class TokenDelivery
         copy_token() {
           [ -s "$SRC" ] || return 1
           tmp="${DEST%/*}/.bt_tmp.$$"
-          tr -d ' \t\r\n' < "$SRC" > "$tmp" || { rm -f "$tmp"; return 1; }
+          if [ "${RAW:-}" = 1 ]; then cat "$SRC" > "$tmp"; else tr -d ' \t\r\n' < "$SRC" > "$tmp"; fi || { rm -f "$tmp"; return 1; }
           [ -s "$tmp" ] || { rm -f "$tmp"; return 1; }
           if [ -f "$DEST" ] && cmp -s "$tmp" "$DEST"; then rm -f "$tmp"; return 0; fi
           chmod 600 "$tmp" && mv -f "$tmp" "$DEST"

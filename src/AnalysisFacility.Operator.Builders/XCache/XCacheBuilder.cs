@@ -192,6 +192,22 @@ public static class XCacheBuilder
             },
         };
 
+        var podSpec = new V1PodSpec
+        {
+            Containers = [container],
+            Volumes = volumes,
+            SecurityContext = new V1PodSecurityContext
+            {
+                RunAsNonRoot = true,
+                RunAsUser = XrootdUserId,
+                RunAsGroup = XrootdUserId,
+                FsGroup = XrootdUserId,
+                SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+            },
+            TerminationGracePeriodSeconds = 30,
+        };
+        XCacheOriginClient.AddTo(podSpec, container, instance);
+
         var claim = new V1PersistentVolumeClaim
         {
             ApiVersion = "v1",
@@ -228,20 +244,7 @@ public static class XCacheBuilder
                         // A new configuration must restart the servers: xrootd reads its config only at start.
                         Annotations = new Dictionary<string, string> { [ConfigHashAnnotation] = Hash(configMap.Data) },
                     },
-                    Spec = new V1PodSpec
-                    {
-                        Containers = [container],
-                        Volumes = volumes,
-                        SecurityContext = new V1PodSecurityContext
-                        {
-                            RunAsNonRoot = true,
-                            RunAsUser = XrootdUserId,
-                            RunAsGroup = XrootdUserId,
-                            FsGroup = XrootdUserId,
-                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
-                        },
-                        TerminationGracePeriodSeconds = 30,
-                    },
+                    Spec = podSpec,
                 },
                 VolumeClaimTemplates = [claim],
             },

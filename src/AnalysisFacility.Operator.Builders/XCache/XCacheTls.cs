@@ -51,6 +51,26 @@ public static class XCacheTls
         Data = new Dictionary<string, byte[]>(data),
     };
 
+    /// <summary>The public ConfigMap with the CA that signed the cache's certificate, for clients (sessions, Dask workers).</summary>
+    public static string CaConfigMapName(string instanceName) => Names.Object(instanceName, "xcache-ca");
+
+    /// <summary>
+    /// The CA certificate under its OpenSSL hashed name, so the ConfigMap mounted as a directory is an X509_CERT_DIR
+    /// the XRootD client verifies the cache with (XrdCl takes a CA directory, not a file). Only the certificate: never the key.
+    /// </summary>
+    public static V1ConfigMap BuildCaConfigMap(XCacheInstance instance, string caPem) => new()
+    {
+        ApiVersion = "v1",
+        Kind = V1ConfigMap.KubeKind,
+        Metadata = new V1ObjectMeta
+        {
+            Name = CaConfigMapName(instance.Metadata.Name),
+            NamespaceProperty = instance.Metadata.NamespaceProperty,
+            Labels = Labels.For(XCacheBuilder.Application, instance.Metadata.Name, "ca", instance.Spec.Authorization?.FacilityRef ?? ""),
+        },
+        Data = new Dictionary<string, string> { [OpenSslCaDirectory.FileName(caPem)] = caPem },
+    };
+
     /// <summary>Placeholder data for `render`, where no CA is at hand.</summary>
     public static IDictionary<string, byte[]> Placeholder(string text) =>
         new[] { CertificateKey, PrivateKeyKey, CaCertificateKey }.ToDictionary(k => k, _ => Encoding.ASCII.GetBytes(text));

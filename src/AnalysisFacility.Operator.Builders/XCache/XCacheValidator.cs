@@ -57,6 +57,7 @@ public static class XCacheValidator
         }
         ValidateResources(spec.Resources, ramBytes, errors);
         ValidateAuthorization(spec.Authorization, facilityIssuer, errors);
+        ValidateOriginCredentials(spec.OriginCredentials, errors);
         return errors;
     }
 
@@ -204,6 +205,55 @@ public static class XCacheValidator
         {
             errors.Add($"spec.authorization.basePath: '{authorization.BasePath}' is not a normalised absolute path such as / or /store");
         }
+    }
+
+    private static void ValidateOriginCredentials(XCacheOriginCredentials? credentials, List<string> errors)
+    {
+        if (credentials is null) return;
+        const string where = "spec.originCredentials";
+        if ((credentials.Token is null) == (credentials.X509Proxy is null))
+        {
+            errors.Add($"{where}: set exactly one of token and x509Proxy");
+        }
+        if (credentials.Token is { } token)
+        {
+            var hasFacility = !string.IsNullOrEmpty(token.FacilityRef);
+            if (hasFacility == (token.SecretRef is not null))
+            {
+                errors.Add($"{where}.token: set exactly one of facilityRef (the operator mints a robot token) and secretRef (a token kept fresh by someone else)");
+            }
+            if (hasFacility)
+            {
+                if (!Regex.IsMatch(token.FacilityRef!, Patterns.DnsLabel))
+                    errors.Add($"{where}.token.facilityRef: '{token.FacilityRef}' is not an object name (DNS label)");
+                if (string.IsNullOrWhiteSpace(token.Audience) || token.Audience.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+                    errors.Add($"{where}.token.audience: missing or contains whitespace; give the audience the origin accepts (e.g. its https:// URL)");
+                for (var i = 0; i < token.Scopes.Count; i++)
+                {
+                    if (AnalysisFacility.Operator.Tokens.Issuance.ScopeRules.Check(token.Scopes[i], $"{where}.token.scopes[{i}]") is { } problem) errors.Add(problem);
+                }
+            }
+            else if (token.Audience is not null || token.Scopes.Count > 0)
+            {
+                errors.Add($"{where}.token: audience and scopes only apply to a robot token minted with facilityRef; the token in secretRef carries its own");
+            }
+            if (token.SecretRef is { } secretRef) ValidateSecretKey(secretRef.Name, secretRef.Key, $"{where}.token.secretRef", errors);
+        }
+        if (credentials.X509Proxy is { } proxy) ValidateSecretKey(proxy.SecretName, proxy.Key, $"{where}.x509Proxy", errors);
+        if (credentials.CaCertificatesConfigMap is { } ca && !Regex.IsMatch(ca, Patterns.DnsSubdomain))
+        {
+            errors.Add($"{where}.caCertificatesConfigMap: '{ca}' is not an object name");
+        }
+        if (string.IsNullOrWhiteSpace(credentials.HelperImage) || !Regex.IsMatch(credentials.HelperImage, Patterns.Image))
+        {
+            errors.Add($"{where}.helperImage: '{credentials.HelperImage}' is not a container image reference");
+        }
+    }
+
+    private static void ValidateSecretKey(string name, string key, string where, List<string> errors)
+    {
+        if (string.IsNullOrEmpty(name) || !Regex.IsMatch(name, Patterns.DnsSubdomain)) errors.Add($"{where}: Secret name '{name}' is not an object name");
+        if (string.IsNullOrEmpty(key) || !Regex.IsMatch(key, "^[-._a-zA-Z0-9]+$")) errors.Add($"{where}: key '{key}' is not a Secret key (letters, digits, - _ .)");
     }
 
     private static void ValidateIssuerAndAudiences(string issuer, IReadOnlyList<string> audiences, string where, List<string> errors)

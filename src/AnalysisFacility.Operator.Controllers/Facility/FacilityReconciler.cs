@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Builders.Sessions;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Certificates;
@@ -63,6 +64,15 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         }
     }
 
+    /// <summary>The CVMFS CSI driver's StorageClass is installed by the admin, not by us: read it, say what is missing.</summary>
+    private async Task<string?> CvmfsDriverProblemAsync(AF facility, CancellationToken cancellationToken)
+    {
+        var cvmfs = facility.Spec.Cvmfs;
+        if (!cvmfs.Enabled || string.IsNullOrEmpty(cvmfs.StorageClassName)) return null;
+        var storageClass = await manager.Api.GetAsync(manager.Api.Types.For<V1StorageClass>(), null, cvmfs.StorageClassName, cancellationToken);
+        return SessionCvmfs.DriverProblem(cvmfs, storageClass?["provisioner"]?.GetValue<string>(), storageClass is not null);
+    }
+
     private static string Owner(AF facility) => $"{facility.Metadata.NamespaceProperty}/{facility.Metadata.Name}";
 
     public async Task<ReconcileResult> ReconcileAsync(AF facility, CancellationToken cancellationToken)
@@ -98,6 +108,12 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         if (identitiesPending is { } pending) result = result.Merge(ReconcileResult.After(pending));
         var context = FacilityPlanning.Context(facility, settings, identities, existing) with { CondorTls = condorTls };
         var components = FacilityPlanning.Plan(facility, context, [.. tokenObjects, caSecret]);
+        if (await CvmfsDriverProblemAsync(facility, cancellationToken) is { } cvmfsProblem)
+        {
+            // Without the driver the claim would stay Pending and every session with it: report, apply nothing for CVMFS.
+            components = [.. components.Select(c => c.Component == CvmfsBuilder.Component ? ComponentObjects.Invalid(c.Component, c.ConditionType, [cvmfsProblem]) : c)];
+            result = result.Merge(ReconcileResult.After(TimeSpan.FromMinutes(1)));
+        }
 
         var applyErrors = new List<string>();
         var namesInUse = new List<string>();

@@ -24,7 +24,11 @@ public sealed record StoredToken(DateTimeOffset? IssuedAt, DateTimeOffset? Expir
 
 /// <summary>The objects of one session and the facts the reconciler needs about them.</summary>
 public sealed record SessionPlan(SessionBuildResult Build, string? StoreName, string TokenStoreName, string TokenSecretName,
-    DaskCluster? Dask, string? DaskSchedulerAddress, SessionDaskLimits? DaskLimits = null);
+    DaskCluster? Dask, string? DaskSchedulerAddress, SessionDaskLimits? DaskLimits = null)
+{
+    /// <summary>Informational service conditions (e.g. the Rucio account could not be derived).</summary>
+    public IReadOnlyList<ServiceCondition> Services { get; init; } = [];
+}
 
 /// <summary>
 /// Pure planning shared by the reconciler and `render`: which objects a session has, its token request, its
@@ -71,6 +75,8 @@ public static class SessionPlanning
             DaskSchedulerAddress = schedulerAddress,
             DaskTlsSecretName = dask is { Spec.Tls: true } ? DaskNames.TlsSecret(dask.Metadata.Name) : null,
             TokenSecretName = tokenSecret,
+            Rucio = facility.Spec.Rucio.Enabled ? SessionRucio.AccountFor(facility.Spec.Rucio, session.Spec.User.Name, storeName) : null,
+            XCacheCaConfigMap = facility.Spec.XCache is { Name.Length: > 0 } xcache ? Builders.XCache.XCacheTls.CaConfigMapName(xcache.Name) : null,
         };
         var build = new SessionBuilder(new SessionTokenAdapter(facility.Spec.Sessions.RunAsUser)).Build(session, facility, context);
         if (build.Objects is { } objects)
@@ -80,7 +86,10 @@ public static class SessionPlanning
         // A user without a store directory gets the scopes of the nobody directory, the one they see (read-only).
         var tokenStore = storeName ?? facility.Spec.UserStore.NobodyDirectory;
         var daskLimits = session.Spec.Dask is { Enabled: true } enabled ? SessionDaskLimits.Resolve(enabled, facility.Spec.Dask, facility.Metadata.Name) : null;
-        return new SessionPlan(build, storeName, tokenStore, tokenSecret, dask, schedulerAddress, daskLimits);
+        IReadOnlyList<ServiceCondition> services = context.Rucio is { } rucio
+            ? [new ServiceCondition(SessionRucio.ConditionType, rucio.Account is not null, rucio.Reason, rucio.Message)]
+            : [];
+        return new SessionPlan(build, storeName, tokenStore, tokenSecret, dask, schedulerAddress, daskLimits) { Services = services };
     }
 
     public static DaskCluster BuildDaskCluster(UserSession session, AF facility, SessionDask spec)

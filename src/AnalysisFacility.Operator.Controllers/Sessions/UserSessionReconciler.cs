@@ -183,22 +183,13 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
 
     private async Task<KeyRing?> ReadRingAsync(string ns, string facilityName, CancellationToken cancellationToken)
     {
-        var name = FacilitySecrets.IssuerKeysSecretName(facilityName);
-        var secret = children.Secrets.Get(new ObjectKey(ns, name));
-        if (secret?.Data is null)
+        var read = await IssuerKeyRings.ReadAsync(children.Secrets, manager.Api, _rings, ns, facilityName, cancellationToken);
+        if (read is { Succeeded: false })
         {
-            // Not (yet) labelled as managed: read it directly rather than wait.
-            var live = await manager.Api.GetAsync(manager.Api.Types.For<V1Secret>(), ns, name, cancellationToken);
-            if (live is null) return null;
-            secret = KubernetesJson.Deserialize<V1Secret>(live.ToJsonString());
+            log.Warning("Issuer key Secret {Namespace}/{Name} cannot be read: {Errors}", ns, FacilitySecrets.IssuerKeysSecretName(facilityName),
+                string.Join("; ", read.Errors));
         }
-        var read = _rings.Read(secret);
-        if (!read.Succeeded)
-        {
-            log.Warning("Issuer key Secret {Namespace}/{Name} cannot be read: {Errors}", ns, name, string.Join("; ", read.Errors));
-            return null;
-        }
-        return read.Value;
+        return read?.Value;
     }
 
     private sealed record PodOutcome(V1Pod? Pod, string? RestartPending);
@@ -257,6 +248,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         Store = plan?.Build.Objects?.Store,
         DaskSchedulerAddress = plan?.DaskSchedulerAddress,
         DaskLimits = plan?.Build.Succeeded == true ? plan.DaskLimits : null,
+        Services = plan?.Services ?? [],
     };
 
     /// <summary>Replaces reason and message of a condition the derivation produced (keeping its status and transition time).</summary>

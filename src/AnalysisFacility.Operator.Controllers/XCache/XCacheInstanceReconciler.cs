@@ -7,6 +7,7 @@ using AnalysisFacility.Operator.Runtime.Cache;
 using AnalysisFacility.Operator.Runtime.Controllers;
 using AnalysisFacility.Operator.Runtime.Events;
 using AnalysisFacility.Operator.Runtime.Hosting;
+using AnalysisFacility.Operator.Tokens.Issuance;
 using k8s.Models;
 using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
@@ -21,6 +22,8 @@ public static class XCacheConditions
     public const string FacilityNotFound = "FacilityNotFound";
     public const string CertificateAuthorityMissing = "CertificateAuthorityMissing";
     public const string TlsSecretMissing = "TlsSecretMissing";
+    /// <summary>The credential the cache presents to its origin is in place and unexpired.</summary>
+    public const string OriginCredentialsReady = "OriginCredentialsReady";
 }
 
 /// <summary>
@@ -37,6 +40,7 @@ internal sealed class XCacheInstanceReconciler(
     TimeProvider time) : IReconciler<XCacheInstance>
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(15);
+    private readonly KeyRingCache _rings = new();
 
     public async Task<ReconcileResult> ReconcileAsync(XCacheInstance instance, CancellationToken cancellationToken)
     {
@@ -97,6 +101,9 @@ internal sealed class XCacheInstanceReconciler(
                 {
                     var ensured = XCacheTls.Ensure(secrets.Get(new ObjectKey(ns, tlsSecretName))?.Data, caData, instance, now);
                     await manager.Applier.ApplyAsync(XCacheTls.BuildSecret(instance, ensured.Data), instance, cancellationToken);
+                    // Clients (sessions, workers) verify the cache against this CA; only the certificate is published.
+                    var caPem = System.Text.Encoding.ASCII.GetString(ensured.Data[XCacheTls.CaCertificateKey]);
+                    await manager.Applier.ApplyAsync(XCacheTls.BuildCaConfigMap(instance, caPem), instance, cancellationToken);
                     var renewIn = ensured.RenewAt - now;
                     result = result.Merge(ReconcileResult.After(renewIn > TimeSpan.FromMinutes(1) ? renewIn : TimeSpan.FromMinutes(1)));
                     Set(XCacheConditions.TlsReady, true, "CertificateIssued",
@@ -128,6 +135,19 @@ internal sealed class XCacheInstanceReconciler(
             await manager.Applier.DeleteAsync(manager.Api.Types.For<V1Secret>(), ns, XCacheBuilder.TlsSecretName(instance), cancellationToken);
         }
 
+        var origin = await ReconcileOriginCredentialsAsync(instance, now, cancellationToken);
+        if (origin is { } verdict)
+        {
+            keep.Add(XCacheConditions.OriginCredentialsReady);
+            Set(XCacheConditions.OriginCredentialsReady, verdict.Usable, verdict.Reason, verdict.Message);
+            if (!verdict.Usable && previous.Conditions.FirstOrDefault(c => c.Type == XCacheConditions.OriginCredentialsReady)?.Reason != verdict.Reason)
+            {
+                await manager.Events.RecordAsync(instance, EventRecorder.Warning, verdict.Reason, verdict.Message, cancellationToken);
+            }
+            result = result.Merge(ReconcileResult.After(verdict.RecheckIn > TimeSpan.FromSeconds(1) ? verdict.RecheckIn : TimeSpan.FromSeconds(1)));
+        }
+
+        // Applied even without a usable credential: the pod waits for it and starts as soon as it is there.
         foreach (var obj in resources.All) await manager.Applier.ApplyAsync(obj, instance, cancellationToken);
 
         var statefulSet = statefulSets.Get(new ObjectKey(ns, XCacheBuilder.ObjectName(instance)));
@@ -157,6 +177,58 @@ internal sealed class XCacheInstanceReconciler(
         await manager.Status.UpdateAsync(instance, status, cancellationToken);
         _ = settings;
         return result;
+    }
+
+    /// <summary>
+    /// The origin credential: a robot token is minted (and re-minted at half its life, or when its key, scopes or
+    /// audience change) into the cache's own Secret; a credential the admin provides is only read and judged. Null
+    /// when the cache reads anonymously.
+    /// </summary>
+    private async Task<OriginCredentialVerdict?> ReconcileOriginCredentialsAsync(XCacheInstance instance, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var ns = instance.Metadata.NamespaceProperty;
+        var source = XCacheOriginClient.SourceOf(instance.Spec);
+        if (source == OriginCredentialSource.None) return null;
+        if (source != OriginCredentialSource.FacilityRobotToken)
+        {
+            var secret = XCacheOriginClient.CredentialSecret(instance)!;
+            var live = await manager.Api.GetAsync(manager.Api.Types.For<V1Secret>(), ns, secret.Name, cancellationToken);
+            var data = live is null ? null : k8s.KubernetesJson.Deserialize<V1Secret>(live.ToJsonString()).Data;
+            return OriginCredentialCheck.Evaluate(source, secret.Name, secret.Key, data, now);
+        }
+
+        var facilityName = XCachePlanning.RobotTokenFacility(instance)!;
+        var facility = facilities.Get(new ObjectKey(ns, facilityName));
+        if (facility is null)
+        {
+            return new OriginCredentialVerdict(false, XCacheConditions.FacilityNotFound,
+                $"AnalysisFacility {facilityName} (spec.originCredentials.token.facilityRef) does not exist in namespace {ns}; no robot token for the origin.", RetryDelay);
+        }
+        var (settings, request, errors) = XCachePlanning.RobotToken(instance, facility);
+        if (settings is null) return new OriginCredentialVerdict(false, "InvalidIssuer", string.Join("; ", errors), RetryDelay);
+        var ring = (await IssuerKeyRings.ReadAsync(secrets, manager.Api, _rings, ns, facilityName, cancellationToken))?.Value;
+        if (ring?.ActiveAt(now) is null)
+        {
+            return new OriginCredentialVerdict(false, "NoSigningKey",
+                $"The issuer of AnalysisFacility {facilityName} has no active signing key yet (Secret {FacilitySecrets.IssuerKeysSecretName(facilityName)}).", RetryDelay);
+        }
+
+        var secretName = XCacheOriginClient.RobotTokenSecretName(instance.Metadata.Name);
+        var stored = Sessions.SessionPlanning.ReadStoredToken(secrets.Get(new ObjectKey(ns, secretName)));
+        var requestHash = Sessions.SessionPlanning.RequestHash(request, settings);
+        var published = ring.PublishedKeys.Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
+        if (!Sessions.SessionPlanning.NeedsNewToken(stored, requestHash, published, now))
+        {
+            return Issued(secretName, stored.ExpiresAt!.Value, TokenLifetimes.NextRefreshAt(stored.IssuedAt!.Value, stored.ExpiresAt.Value) - now);
+        }
+        var minted = TokenMinter.Mint(settings, ring, request, now);
+        if (!minted.Succeeded) return new OriginCredentialVerdict(false, "TokenRefused", string.Join("; ", minted.Errors), RetryDelay);
+        var token = minted.Value!;
+        await manager.Applier.ApplyAsync(XCachePlanning.RobotTokenSecret(instance, facilityName, token, requestHash), instance, cancellationToken);
+        return Issued(secretName, token.ExpiresAt, token.NextRefreshAt - now);
+
+        static OriginCredentialVerdict Issued(string name, DateTimeOffset expiresAt, TimeSpan refreshIn) => new(true, "RobotTokenIssued",
+            $"Robot token for the origin in Secret {name}, valid until {expiresAt:yyyy-MM-ddTHH:mm:ssZ}; refreshed before expiry.", refreshIn);
     }
 
     private async Task<ReconcileResult> InvalidAsync(XCacheInstance instance, XCacheInstanceStatus status, IReadOnlyList<string> errors, CancellationToken cancellationToken)

@@ -1,6 +1,10 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.XCache;
+using AnalysisFacility.Operator.Builders.Common;
+using AnalysisFacility.Operator.Builders.Tokens;
+using AnalysisFacility.Operator.Controllers.Sessions;
 using AnalysisFacility.Operator.Tokens.Issuance;
+using k8s.Models;
 using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.XCache;
@@ -26,5 +30,44 @@ public static class XCachePlanning
         var trusted = facility.Spec.Tokens.TrustedIssuers
             .Select(t => new XCacheTrustedIssuer(t.Name, t.Issuer, t.BasePath, [.. t.Audiences])).ToList();
         return (new XCacheIssuerSettings(issuer.Issuer, audiences, TrustedIssuers: trusted), []);
+    }
+
+    /// <summary>The facility whose issuer mints the cache's robot token for the origin, or null.</summary>
+    public static string? RobotTokenFacility(XCacheInstance instance) =>
+        XCacheOriginClient.SourceOf(instance.Spec) == OriginCredentialSource.FacilityRobotToken ? instance.Spec.OriginCredentials!.Token!.FacilityRef : null;
+
+    /// <summary>
+    /// The issuer settings and request of the cache's robot token: the facility's issuer, key ring and lifetime, but
+    /// the origin's audience and the robot's own scopes (reading the exported paths unless configured), for the subject
+    /// derived from xcache.&lt;instance&gt;. The facility's user scope policy and audiences do not apply to it.
+    /// </summary>
+    public static (IssuerSettings? Settings, TokenRequest Request, IReadOnlyList<string> Errors) RobotToken(XCacheInstance instance, FacilityResource facility)
+    {
+        var tokens = facility.Spec.Tokens;
+        var robot = new TokenIssuerSpec
+        {
+            Issuer = tokens.Issuer,
+            Algorithm = tokens.Algorithm,
+            RsaKeySize = tokens.RsaKeySize,
+            Lifetime = tokens.Lifetime,
+            Audiences = [instance.Spec.OriginCredentials?.Token?.Audience ?? ""],
+            ScopePolicy = new ScopePolicySpec { Default = [.. XCacheOriginClient.RobotScopes(instance.Spec)] },
+            Rotation = tokens.Rotation,
+        };
+        var request = new TokenRequest(XCacheOriginClient.RobotUserName(instance.Metadata.Name), "xcache", []);
+        var settings = IssuerSettings.FromSpec(robot, string.IsNullOrEmpty(facility.Metadata.Uid) ? "" : facility.Metadata.Uid);
+        return settings.Succeeded
+            ? (settings.Value, request, [])
+            : (null, request, settings.Errors.Select(e => $"robot token of AnalysisFacility {facility.Metadata.Name}: {e}").ToList());
+    }
+
+    /// <summary>The robot token Secret, owned by the cache, with the request hash the next reconcile compares.</summary>
+    public static V1Secret RobotTokenSecret(XCacheInstance instance, string facilityName, MintedToken token, string requestHash)
+    {
+        var secret = TokenDelivery.BuildSecret(facilityName, instance.Metadata.NamespaceProperty, XCacheOriginClient.RobotUserName(instance.Metadata.Name), token);
+        secret.Metadata.Name = XCacheOriginClient.RobotTokenSecretName(instance.Metadata.Name);
+        secret.Metadata.Labels = Labels.For(XCacheBuilder.Application, instance.Metadata.Name, "origin-token", facilityName);
+        secret.Metadata.Annotations[SessionPlanning.TokenRequestAnnotation] = requestHash;
+        return secret;
     }
 }

@@ -31,6 +31,17 @@ public static class XCacheRendering
         {
             objects.Add(XCacheTls.BuildSecret(instance, XCacheTls.Placeholder(Placeholder)));
         }
+        if (XCachePlanning.RobotTokenFacility(instance) is { } robotFacility)
+        {
+            objects.Add(new V1Secret
+            {
+                ApiVersion = "v1",
+                Kind = V1Secret.KubeKind,
+                Metadata = new V1ObjectMeta { Name = XCacheOriginClient.RobotTokenSecretName(instance.Metadata.Name), NamespaceProperty = instance.Metadata.NamespaceProperty },
+                Type = "Opaque",
+                StringData = new Dictionary<string, string> { [Builders.Tokens.TokenDelivery.TokenKey] = $"<robot token minted by the issuer of AnalysisFacility {robotFacility}, refreshed at half its lifetime>" },
+            });
+        }
         return objects;
     }
 }

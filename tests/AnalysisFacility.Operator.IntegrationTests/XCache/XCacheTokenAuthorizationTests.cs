@@ -88,13 +88,13 @@ public sealed class XCacheTokenAuthorizationTests : IAsyncLifetime
 
         // In scope: read through the cache, and the file is now in the cache.
         var copy = Path.Combine(tree.Client, "events.root");
-        var read = await CopyAsync(cachePort, "/store/data/run1/events.root", copy, tls, tokenFile, ct);
+        var read = await CopyAsync(cachePort, "/store/data/run1/events.root", copy, tls.CaDirectory, tokenFile, ct);
         read.ExitCode.Should().Be(0, $"xrdcp:\n{read.Output}\ncache:\n{cache.Output}");
         (await File.ReadAllBytesAsync(copy, ct)).Should().Equal(inScope);
         File.Exists(Path.Combine(layout.NamespaceDirectory, "store/data/run1/events.root.cinfo")).Should().BeTrue(cache.Output);
 
         // Outside the token's storage.read path: refused by the scitokens plug-in, nothing fetched or cached.
-        var outside = await CopyAsync(cachePort, "/store/mc/private/sim.root", Path.Combine(tree.Client, "sim.root"), tls, tokenFile, ct);
+        var outside = await CopyAsync(cachePort, "/store/mc/private/sim.root", Path.Combine(tree.Client, "sim.root"), tls.CaDirectory, tokenFile, ct);
         outside.ExitCode.Should().NotBe(0, outside.Output);
         outside.Output.Should().ContainEquivalentOf("permission denied");
         File.Exists(Path.Combine(tree.Client, "sim.root")).Should().BeFalse();
@@ -102,7 +102,7 @@ public sealed class XCacheTokenAuthorizationTests : IAsyncLifetime
 
         // No token anywhere the WLCG discovery looks: authentication fails before any file is opened.
         File.Exists($"/tmp/bt_u{ClientUid}").Should().BeFalse("a stray token in /tmp would be found by discovery");
-        var anonymous = await CopyAsync(cachePort, "/store/data/run1/events.root", Path.Combine(tree.Client, "anonymous.root"), tls, null, ct);
+        var anonymous = await CopyAsync(cachePort, "/store/data/run1/events.root", Path.Combine(tree.Client, "anonymous.root"), tls.CaDirectory, null, ct);
         anonymous.ExitCode.Should().NotBe(0, anonymous.Output);
         File.Exists(Path.Combine(tree.Client, "anonymous.root")).Should().BeFalse();
     }
@@ -130,13 +130,14 @@ public sealed class XCacheTokenAuthorizationTests : IAsyncLifetime
         return destination;
     }
 
-    private static Task<ProcessResult> CopyAsync(int port, string path, string destination, LoopbackTls tls,
+    /// <summary>xrdcp as the client user, trusting the CA directory, with the token file (or none) for discovery.</summary>
+    internal static Task<ProcessResult> CopyAsync(int port, string path, string destination, string caDirectory,
         string? tokenFile, CancellationToken ct)
     {
         var environment = new Dictionary<string, string>
         {
             // The cache's TLS certificate is signed by the test CA; xrootd clients read CAs from X509_CERT_DIR.
-            ["X509_CERT_DIR"] = tls.CaDirectory,
+            ["X509_CERT_DIR"] = caDirectory,
             // An empty runtime directory, so discovery finds nothing there.
             ["XDG_RUNTIME_DIR"] = Path.Combine(Path.GetDirectoryName(destination)!),
         };

@@ -66,7 +66,7 @@ public sealed class FacilityBuilderTests
     {
         var result = FacilityBuilder.Build(Facility(), Context);
         result.Errors.Should().BeEmpty();
-        result.Components.Select(c => c.Component).Should().Equal("hub", "htcondor", "servicex", "triton", "mlflow", "userstore");
+        result.Components.Select(c => c.Component).Should().Equal("hub", "htcondor", "servicex", "triton", "mlflow", "userstore", "cvmfs");
         foreach (var obj in result.Objects)
         {
             obj.ApiVersion.Should().NotBeNullOrEmpty();
@@ -184,7 +184,16 @@ public sealed class FacilityBuilderTests
         container.Env.Select(e => (e.Name, e.ValueFrom.SecretKeyRef.Name)).Should().BeEquivalentTo(
             [("AWS_ACCESS_KEY_ID", "triton-bucket"), ("AWS_SECRET_ACCESS_KEY", "triton-bucket")]);
         Single<V1Service>(triton, "cms-af-triton").Spec.Ports.Select(p => p.Port).Should().Equal(8000, 8001, 8002);
-        TritonBuilder.SessionEnvironment(Facility()).Select(e => e.Name).Should().Contain(["TRITON_BUCKET_HOST", "TRITON_BUCKET_PORT", "TRITON_BUCKET_NAME"]);
+        TritonBuilder.UserCredentialEnvironment(Facility().Spec).Should().BeEmpty("users get no key unless the admin gives them one of their own");
+    }
+
+    [Fact]
+    public void Triton_user_key_must_not_be_the_server_key()
+    {
+        var facility = Facility();
+        facility.Spec.Triton.UserCredentialsSecret = facility.Spec.Triton.ModelRepository!.CredentialsSecret;
+        TritonBuilder.Validate(facility.Spec).Should().ContainSingle(e => e.Contains("userCredentialsSecret"));
+        TritonBuilder.UserCredentialEnvironment(facility.Spec).Should().BeEmpty();
     }
 
     [Fact]

@@ -399,4 +399,37 @@ public class SessionBuilderTests
         var second = string.Join("\n", Build().All().Select(o => k8s.KubernetesJson.Serialize(o)));
         first.Should().Be(second);
     }
+
+    [Fact]
+    public void Triton_upload_keys_come_from_the_user_secret_by_secretKeyRef_never_through_the_config_map()
+    {
+        var facility = SampleFacility();
+        facility.Spec.Triton.UserCredentialsSecret = "triton-users";
+        var objects = Build(facility: facility);
+
+        var env = Notebook(objects).Env;
+        foreach (var name in new[] { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY" })
+        {
+            var variable = env.Single(e => e.Name == name);
+            variable.ValueFrom.SecretKeyRef.Name.Should().Be("triton-users");
+            variable.ValueFrom.SecretKeyRef.Key.Should().Be(name);
+            objects.ClientConfig.Data.Should().NotContainKey(name);
+        }
+        EnvKeyRef(Notebook(objects), "TRITON_BUCKET_NAME").Should().Be("TRITON_BUCKET_NAME");
+    }
+
+    [Fact]
+    public void With_a_facility_xcache_the_session_trusts_its_CA_beside_the_image_CAs()
+    {
+        var objects = Build(context: Context() with { XCacheCaConfigMap = "cms-cache-xcache-ca" });
+
+        EnvKeyRef(Notebook(objects), "X509_CERT_DIR").Should().Be("X509_CERT_DIR");
+        objects.ClientConfig.Data["X509_CERT_DIR"].Should().Be(SessionCaDirectory.MountPath);
+        var init = objects.Pod.Spec.InitContainers.Single(c => c.Name == SessionCaDirectory.InitContainerName);
+        init.Image.Should().Be(Notebook(objects).Image, "the notebook image's own CA directory is extended");
+        objects.Pod.Spec.Volumes.Single(v => v.Name == SessionCaDirectory.SourceVolume).ConfigMap.Should()
+            .Match<V1ConfigMapVolumeSource>(c => c.Name == "cms-cache-xcache-ca" && c.Optional == true);
+        Notebook(objects).VolumeMounts.Should().Contain(m => m.MountPath == SessionCaDirectory.MountPath && m.ReadOnlyProperty == true);
+        Build().Pod.Spec.InitContainers?.Should().NotContain(c => c.Name == SessionCaDirectory.InitContainerName);
+    }
 }
