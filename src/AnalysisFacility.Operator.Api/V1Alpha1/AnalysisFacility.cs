@@ -559,6 +559,9 @@ public sealed class DaskDefaults
 
     [Doc("IngressClass / TCP router for external scheduler addresses (tls://<name>.dask.<domain>:8786, SNI routed).")]
     [Default("traefik")] public string TcpIngressClass { get; set; } = "traefik";
+
+    [Doc("The Dask cluster of a session whose spec says nothing about Dask, such as every session the hub starts at a login (as Coffea-casa gives each user a cluster). Unset: such sessions have none; a session's own spec.dask always wins.")]
+    public SessionDask? Sessions { get; set; }
 }
 
 public sealed class SessionDefaults

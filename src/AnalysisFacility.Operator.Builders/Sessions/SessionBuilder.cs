@@ -287,6 +287,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
         };
 
         if (context.XCacheCaConfigMap is { } xcacheCa) SessionCaDirectory.AddTo(podSpec, notebook, xcacheCa);
+        if (store.Enabled) SessionStoreWait.AddTo(podSpec, StoreVolume, defaults.TokenHelperImage, defaults.RunAsUser);
         if (facility.Spec.Cvmfs.Enabled) SessionCvmfs.AddTo(podSpec, facility.Metadata.Name, [notebook]);
         tokenDelivery.Decorate(new SessionTokenTarget(podSpec, notebook, context.TokenSecretName,
             defaults.RunAsUser, defaults.FsGroup, defaults.TokenHelperImage));

@@ -157,7 +157,10 @@ public static class XCacheBuilder
         }
 
         // The PVC starts empty: create the cache directories before xrootd starts; logs go to stderr (kubectl logs).
-        var startup = $"mkdir -p {string.Join(' ', layout.DirectoriesToCreate)} && " +
+        var copyKey = tlsSecret is null ? "" :
+            // rm first: a restarted container finds its earlier 0400 copy, which even its owner cannot open for writing.
+            $"rm -f {XCacheLayout.PrivateKeyCopyPath} && (umask 077 && cat {XCacheLayout.PrivateKeySecretPath} > {XCacheLayout.PrivateKeyCopyPath}) && ";
+        var startup = $"mkdir -p {string.Join(' ', layout.DirectoriesToCreate)} && " + copyKey +
             $"exec xrootd -c {XCacheLayout.ConfigDirectory}/{XCacheLayout.XrootdConfigFile}";
 
         var container = new V1Container

@@ -95,8 +95,18 @@ public sealed record XCacheLayout(
         RunDirectory,
         ConfigDirectory + "/" + ScitokensConfigFile,
         TlsDirectory + "/tls.crt",
-        TlsDirectory + "/tls.key",
+        PrivateKeyCopyPath,
         TlsDirectory + "/ca.crt");
+
+    /// <summary>
+    /// Where the pod's start script copies the TLS key. xrootd refuses a key file that its group may read
+    /// ("excessive access rights"), and a Secret volume under fsGroup is always group-readable (kubernetes#57923),
+    /// so the key is copied to a 0400 file of the xrootd account in the pod's own run directory.
+    /// </summary>
+    public const string PrivateKeyCopyPath = RunDirectory + "/tls.key";
+
+    /// <summary>The key as the TLS Secret volume holds it.</summary>
+    public const string PrivateKeySecretPath = TlsDirectory + "/tls.key";
 
     public IEnumerable<string> DirectoriesToCreate => [NamespaceDirectory, MetaDirectory, DataDirectory, AdminDirectory];
 }

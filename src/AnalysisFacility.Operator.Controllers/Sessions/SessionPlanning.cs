@@ -54,7 +54,7 @@ public static class SessionPlanning
 
         DaskCluster? dask = null;
         string? schedulerAddress = null;
-        if (session.Spec.Dask is { Enabled: true } daskSpec)
+        if (DaskOf(session, facility) is { Enabled: true } daskSpec)
         {
             dask = BuildDaskCluster(session, facility, daskSpec);
             schedulerAddress = observedDask?.Status?.SchedulerAddress is { Length: > 0 } observed
@@ -85,12 +85,15 @@ public static class SessionPlanning
         }
         // A user without a store directory gets the scopes of the nobody directory, the one they see (read-only).
         var tokenStore = storeName ?? facility.Spec.UserStore.NobodyDirectory;
-        var daskLimits = session.Spec.Dask is { Enabled: true } enabled ? SessionDaskLimits.Resolve(enabled, facility.Spec.Dask, facility.Metadata.Name) : null;
+        var daskLimits = DaskOf(session, facility) is { Enabled: true } enabled ? SessionDaskLimits.Resolve(enabled, facility.Spec.Dask, facility.Metadata.Name) : null;
         IReadOnlyList<ServiceCondition> services = context.Rucio is { } rucio
             ? [new ServiceCondition(SessionRucio.ConditionType, rucio.Account is not null, rucio.Reason, rucio.Message)]
             : [];
         return new SessionPlan(build, storeName, tokenStore, tokenSecret, dask, schedulerAddress, daskLimits) { Services = services };
     }
+
+    /// <summary>The session's Dask request: its own, else the facility's default for sessions that say nothing.</summary>
+    public static SessionDask? DaskOf(UserSession session, AF facility) => session.Spec.Dask ?? facility.Spec.Dask.Sessions;
 
     public static DaskCluster BuildDaskCluster(UserSession session, AF facility, SessionDask spec)
     {

@@ -223,7 +223,7 @@ public static class DevCommand
             await IgnoreConflictAsync(() => api.CreateAsync(api.Types.For<V1Namespace>(),
                 new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = ns } }, cancellationToken));
             // Stand-ins for the Secrets an admin would create (OAuth client, bucket credentials): dev only, obviously fake.
-            foreach (var secret in System.Text.RegularExpressions.Regex.Matches(text, "\"(?:name|credentialsSecret)\":\"([a-z0-9-]+-(?:auth|bucket|credentials))\"").Select(m => m.Groups[1].Value).Distinct())
+            foreach (var secret in System.Text.RegularExpressions.Regex.Matches(text, "\"(?:name|credentialsSecret|userCredentialsSecret)\":\"([a-z0-9-]+-(?:auth|bucket|credentials|users))\"").Select(m => m.Groups[1].Value).Distinct())
             {
                 var data = new JsonObject();
                 foreach (var key in new[] { "client_id", "client_secret", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "accessKey", "secretKey" })

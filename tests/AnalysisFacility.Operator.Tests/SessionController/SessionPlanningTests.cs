@@ -53,13 +53,28 @@ public class SessionPlanningTests
     }
 
     [Fact]
+    public void A_session_that_says_nothing_about_Dask_gets_the_facility_default_and_its_own_spec_wins()
+    {
+        var facility = Facility(f => f.Dask.Sessions = new SessionDask { Minimum = 1, Maximum = 5 });
+
+        var hubSession = SessionPlanning.Plan(Session("alice"), facility, null);
+        hubSession.Dask.Should().NotBeNull("a hub login's session has no spec.dask, and the facility gives each session a cluster");
+        hubSession.Dask!.Spec.Adaptive!.Minimum.Should().Be(1);
+        hubSession.DaskSchedulerAddress.Should().NotBeNullOrEmpty();
+
+        SessionPlanning.Plan(Session("alice", s => s.Dask = new SessionDask { Enabled = false }), facility, null).Dask
+            .Should().BeNull("the session's own choice wins over the facility default");
+        SessionPlanning.Plan(Session("alice"), Facility(), null).Dask.Should().BeNull("no facility default: no cluster");
+    }
+
+    [Fact]
     public void Every_object_is_owned_by_the_session_and_the_pod_gets_the_token_delivery()
     {
         var session = Session("alice");
         var plan = SessionPlanning.Plan(session, Facility(), null);
         plan.Build.Objects!.All().Should().OnlyContain(o => o.Metadata.OwnerReferences.Single().Uid == session.Metadata.Uid);
         var pod = plan.Build.Objects.Pod;
-        pod.Spec.InitContainers.Select(c => c.Name).Should().Equal(TokenDelivery.InitContainerName);
+        pod.Spec.InitContainers.Select(c => c.Name).Should().Equal(TokenDelivery.InitContainerName, SessionStoreWait.InitContainerName);
         pod.Spec.Volumes.Should().Contain(v => v.Secret != null && v.Secret.SecretName == TokenDelivery.SecretName("cms-af", "alice"));
         pod.Spec.Containers.Single(c => c.Name == SessionBuilder.NotebookContainer).Env.Should().Contain(e => e.Name == "BEARER_TOKEN_FILE");
         plan.Build.Objects.ClientConfig.Data["_condor_SCITOKENS_FILE"].Should().Be(TokenDelivery.TokenFile(facilityRunAsUser));

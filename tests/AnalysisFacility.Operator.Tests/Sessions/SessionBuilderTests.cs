@@ -31,6 +31,28 @@ public class SessionBuilderTests
     }
 
     [Fact]
+    public void Notebook_starts_only_after_the_store_is_mounted_and_the_wait_runs_the_facility_image()
+    {
+        var objects = Build();
+
+        var init = objects.Pod.Spec.InitContainers.Single(c => c.Name == SessionStoreWait.InitContainerName);
+        // The wait sees the whole claim: it must run an image the facility chose, never the user's notebook image.
+        init.Image.Should().Be(SampleFacility().Spec.Sessions.TokenHelperImage);
+        var check = init.VolumeMounts.Single(m => m.Name == SessionBuilder.StoreVolume);
+        check.SubPath.Should().BeNull("a subPath would be created on the bare mount point, which is what the wait prevents");
+        check.ReadOnlyProperty.Should().BeTrue();
+        check.MountPropagation.Should().Be("HostToContainer", "a BindFS mount made after the container started must become visible");
+        init.Command.Last().Should().Contain("fuse").And.Contain("/proc/mounts");
+        objects.Pod.Spec.InitContainers.Where(c => c.Name != SessionStoreWait.InitContainerName)
+            .Should().NotContain(c => c.VolumeMounts != null && c.VolumeMounts.Any(m => m.Name == SessionBuilder.StoreVolume));
+
+        var facility = SampleFacility();
+        facility.Spec.UserStore.Enabled = false;
+        (Build(facility: facility, context: Context(storeName: null)).Pod.Spec.InitContainers ?? [])
+            .Should().NotContain(c => c.Name == SessionStoreWait.InitContainerName);
+    }
+
+    [Fact]
     public void Unmapped_user_gets_nobody_directory_read_only()
     {
         var objects = Build(Session("alice"), context: Context(storeName: null));

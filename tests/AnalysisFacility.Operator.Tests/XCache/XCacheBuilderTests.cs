@@ -139,9 +139,12 @@ public class XCacheBuilderTests
 
         var config = resources.ConfigMap.Data[XCacheLayout.XrootdConfigFile];
         config.Should().Contain("ofs.authorize 1\nofs.authlib libXrdAccSciTokens.so config=/etc/xrootd/xcache/scitokens.cfg\n");
-        config.Should().Contain("sec.protocol ztn\n").And.Contain("xrd.tls /etc/xrootd/tls/tls.crt /etc/xrootd/tls/tls.key\n");
+        config.Should().Contain("sec.protocol ztn\n").And.Contain("xrd.tls /etc/xrootd/tls/tls.crt /run/xrootd/tls.key\n");
         resources.TlsSecretName.Should().Be(XCacheBuilder.TlsSecretName(instance));
         resources.StatefulSet.Spec.Template.Spec.Volumes.Should().Contain(v => v.Secret != null && v.Secret.SecretName == resources.TlsSecretName);
+        // xrootd refuses a group-readable key, and fsGroup makes every Secret file group-readable: the pod copies it 0400.
+        resources.StatefulSet.Spec.Template.Spec.Containers[0].Command.Last().Should()
+            .Contain($"rm -f {XCacheLayout.PrivateKeyCopyPath} && (umask 077 && cat {XCacheLayout.PrivateKeySecretPath} > {XCacheLayout.PrivateKeyCopyPath})");
     }
 
     [Fact]
