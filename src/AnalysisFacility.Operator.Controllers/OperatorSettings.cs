@@ -18,6 +18,14 @@ public sealed record OperatorSettings
 
     public string ClusterDomain { get; init; } = "cluster.local";
 
+    /// <summary>
+    /// PEM of the certificate(s) a client in the cluster needs to trust the issuer Service's HTTPS (the operator's
+    /// self-signed certificate, or the CA of the one it was given). Published per facility as
+    /// <c>&lt;facility&gt;-issuer-ca</c> so that consumers reaching the issuer inside the cluster (XCache's scitokens
+    /// plugin) can verify it; null when the issuer's certificate is publicly trusted and nothing needs publishing.
+    /// </summary>
+    public string? IssuerTrustPem { get; init; }
+
     /// <summary>Host name of the issuer Service as facilities' ExternalName Services point at it.</summary>
     public string IssuerServiceHost => $"{IssuerServiceName}.{OperatorNamespace}.svc.{ClusterDomain}";
 

@@ -11,6 +11,8 @@ public sealed class FacilityNames(string facility)
     public string HubDatabase => Names.Object(facility, "hub-db");
     /// <summary>The ExternalName Service in front of the operator's issuer (the brief's <c>&lt;facility&gt;-issuer</c>).</summary>
     public string Issuer => Names.Object(facility, "issuer");
+    /// <summary>ConfigMap with what clients in the cluster trust the issuer's HTTPS with (key <c>ca.crt</c>).</summary>
+    public string IssuerCa => Names.Object(facility, "issuer-ca");
 
     public string CondorConfig => Names.Object(facility, "condor-config");
     public string CondorPoolPassword => Names.Object(facility, "condor-pool-password");

@@ -72,7 +72,7 @@ public static class UserStoreBuilder
                             Command = ["bindfs", .. BindfsArguments(store.Ownership, SourceMount, TargetMount)],
                             // FUSE mounts need privilege; Bidirectional propagation makes the mount visible on the host.
                             SecurityContext = new V1SecurityContext { Privileged = true },
-                            // Ready only once the BindFS mount is there: sessions wait for it (StoreGate) so that no
+                            // Ready only once the BindFS mount is there (UserStoreReady); sessions wait for the mount itself (SessionStoreWait) so no
                             // kubelet creates a user's subPath on the bare mount point first.
                             ReadinessProbe = new V1Probe
                             {

@@ -35,10 +35,6 @@ public static class XCacheBuilder
     public const string ContainerName = "xrootd";
     public const string CacheVolumeName = "cache";
     public const string ConfigHashAnnotation = "analysisfacility.io/config-hash";
-    /// <summary>Key of the issuer CA bundle ConfigMap (see <see cref="XCacheIssuerSettings.CaBundleConfigMap"/>).</summary>
-    public const string CaBundleKey = "ca-bundle.crt";
-    /// <summary>libcurl's compiled-in CA bundle in the EL-based OSG images.</summary>
-    public const string ImageCaBundlePath = "/etc/pki/tls/certs/ca-bundle.crt";
     /// <summary>The xrootd account of the OSG XCache images (fixed UID/GID 10940).</summary>
     public const long XrootdUserId = 10940;
 
@@ -149,12 +145,6 @@ public static class XCacheBuilder
             // 0440 with fsGroup: readable by the xrootd group only.
             volumes.Add(new V1Volume { Name = "tls", Secret = new V1SecretVolumeSource { SecretName = tlsSecret, DefaultMode = Convert.ToInt32("440", 8) } });
         }
-        if (caBundleConfigMap is not null)
-        {
-            // subPath: replaces just the bundle file; a CA change is picked up when the pod restarts.
-            mounts.Add(new V1VolumeMount { Name = "issuer-ca", MountPath = ImageCaBundlePath, SubPath = CaBundleKey, ReadOnlyProperty = true });
-            volumes.Add(new V1Volume { Name = "issuer-ca", ConfigMap = new V1ConfigMapVolumeSource { Name = caBundleConfigMap } });
-        }
 
         // The PVC starts empty: create the cache directories before xrootd starts; logs go to stderr (kubectl logs).
         var copyKey = tlsSecret is null ? "" :
@@ -210,6 +200,7 @@ public static class XCacheBuilder
             TerminationGracePeriodSeconds = 30,
         };
         XCacheOriginClient.AddTo(podSpec, container, instance);
+        if (caBundleConfigMap is not null) XCacheIssuerTrust.AddTo(podSpec, container, caBundleConfigMap);
 
         var claim = new V1PersistentVolumeClaim
         {

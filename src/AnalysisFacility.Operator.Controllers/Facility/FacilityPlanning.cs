@@ -163,6 +163,20 @@ public static class FacilityPlanning
         Data = new Dictionary<string, string> { [SpawnerModuleKey] = SpawnerModuleText },
     };
 
+    /// <summary>The issuer's trust anchor for clients in the cluster (see <see cref="OperatorSettings.IssuerTrustPem"/>), or null.</summary>
+    public static V1ConfigMap? IssuerTrustConfigMap(AF facility, OperatorSettings settings) => settings.IssuerTrustPem is not { Length: > 0 } pem ? null : new()
+    {
+        ApiVersion = "v1", Kind = "ConfigMap",
+        Metadata = new V1ObjectMeta
+        {
+            Name = new FacilityNames(facility.Metadata.Name).IssuerCa, NamespaceProperty = facility.Metadata.NamespaceProperty,
+            Labels = Labels.For("analysisfacility-issuer", facility.Metadata.Name, FacilityLabels.TokensComponent, facility.Metadata.Name),
+        },
+        Data = new Dictionary<string, string> { [IssuerTrustKey] = pem },
+    };
+
+    public const string IssuerTrustKey = "ca.crt";
+
     /// <summary>A Secret of the tokens pseudo-component (issuer keys, CA).</summary>
     public static V1Secret TokensSecret(AF facility, string name, IDictionary<string, byte[]> data, string type = "Opaque")
     {

@@ -123,6 +123,10 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
 
         var observation = Observe(session, plan, token.Stored, pod.Pod, []) with { RestartPending = pod.RestartPending };
         var status = SessionConditions.Derive(observation, session.Status, now.UtcDateTime);
+        if (SessionHubRegistration.Awaited(session, facility) is { } awaited)
+        {
+            Override(status, SessionConditions.Ready, awaited.Reason, awaited.Message, onlyIfFalse: true);
+        }
         if (token.Problem is { } problem)
         {
             Override(status, SessionConditions.TokenIssued, problem.Reason, problem.Message);

@@ -29,7 +29,8 @@ public static class XCachePlanning
         if (issuer.AllowAnyAudience && !audiences.Contains(IssuerSettings.AnyAudience)) audiences.Add(IssuerSettings.AnyAudience);
         var trusted = facility.Spec.Tokens.TrustedIssuers
             .Select(t => new XCacheTrustedIssuer(t.Name, t.Issuer, t.BasePath, [.. t.Audiences])).ToList();
-        return (new XCacheIssuerSettings(issuer.Issuer, audiences, TrustedIssuers: trusted), []);
+        // The facility's published issuer trust (absent when the operator publishes none: the volume is optional).
+        return (new XCacheIssuerSettings(issuer.Issuer, audiences, new Builders.Facility.FacilityNames(facility.Metadata.Name).IssuerCa, trusted), []);
     }
 
     /// <summary>The facility whose issuer mints the cache's robot token for the origin, or null.</summary>

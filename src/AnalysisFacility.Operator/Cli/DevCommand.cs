@@ -76,7 +76,7 @@ public static class DevCommand
         var plane = cluster?.Plane ?? bare!;
         try
         {
-            return await RunFacilityAsync(line, log, plane, cluster?.Node, samples, stop);
+            return await RunFacilityAsync(line, log, plane, cluster, samples, stop);
         }
         finally
         {
@@ -85,33 +85,18 @@ public static class DevCommand
         }
     }
 
-    private static async Task<int> RunFacilityAsync(CommandLine line, Serilog.ILogger log, LocalControlPlane plane, LocalNode? node, string samples,
+    private static async Task<int> RunFacilityAsync(CommandLine line, Serilog.ILogger log, LocalControlPlane plane, LocalKubernetesCluster? cluster, string samples,
         CancellationTokenSource stop)
     {
-        using var api = new KubernetesApi(plane.AdminConfiguration());
-        await CrdInstaller.InstallAsync(api, ApiTypes.All, stop.Token);
+        var node = cluster?.Node;
+        await using var facilityOperator = await LocalFacilityOperator.StartAsync(plane.AdminConfiguration(), cluster, log, stop.Token);
+        var api = facilityOperator.Api;
+        var host = facilityOperator.Host;
+        var run = facilityOperator.Completion;
         Console.WriteLine($"Control plane ready at {plane.Server}; CRDs installed. kubectl: {Path.Combine(LocalControlPlane.BinDirectory, "kubectl")} --kubeconfig {plane.KubeconfigPath}");
 
-        var settings = new OperatorSettings { OperatorNamespace = "default" };
-        var options = new OperatorHostOptions
-        {
-            Settings = settings,
-            // With a node, the operator listens on the node's bridge address too, so pods reach its issuer.
-            ListenAddress = node is null ? IPAddress.Loopback : IPAddress.Any, HttpPort = 0, IssuerPort = 0,
-            IssuerAddresses = node is null ? [] : [node.Address],
-            Dask = node is null ? null : new DaskControllerOptions
-            {
-                // The operator runs on this machine, outside the pod network's names: it reaches each scheduler at
-                // its Service address, which the node's proxy serves here.
-                SchedulerApi = c => new Uri($"http://{node.ServiceAddress(c.Metadata.NamespaceProperty, DaskNames.Scheduler(c.Metadata.Name)) ?? "0.0.0.0"}:{DaskNames.DashboardPort}/api/v1"),
-            },
-        };
-        await using var host = new OperatorHost(plane.AdminConfiguration(), options, log);
-        var run = Task.Run(() => host.RunAsync(stop.Token));
-        while (host.IssuerEndpoint is null && !run.IsCompleted) await Task.Delay(100, stop.Token);
-        if (node is not null) await DevIssuerService.ApplyAsync(api, settings, node.Address, host.IssuerEndpoint!.Port, stop.Token);
-
-        await ApplySamplesAsync(api, plane, samples, line.Get("overlay", null, FindOverlay()) is { } o && o != "none" ? o : null, stop.Token);
+        var applied = await ApplySamplesAsync(api, plane, samples, line.Get("overlay", null, FindOverlay()) is { } o && o != "none" ? o : null, stop.Token);
+        var journey = node is null ? null : DevJourney.From(applied);
         var started = DateTime.UtcNow;
         var deadline = started.AddMinutes(node is null ? 3 : 5);
         while (!stop.IsCancellationRequested)
@@ -125,20 +110,26 @@ public static class DevCommand
             // pod report saying why. Every resource having been reconciled and the pods settled is what --once checks.
             if (line.Flag("once") && (allReady || (allReconciled && pods.Settled && DateTime.UtcNow > started.AddSeconds(60)) || DateTime.UtcNow > deadline))
             {
+                // As the person the samples are for: log in, start a server, open it (the notebook follows from the hub).
+                (bool Spawned, string Report)? spawned = journey is null ? null : await journey.SpawnAsync(node!, TimeSpan.FromMinutes(3), stop.Token);
+                (table, allReady, allReconciled) = await StatusTableAsync(api, stop.Token);
+                pods = await DevPodReport.BuildAsync(api, stop.Token);
                 Console.WriteLine(table);
                 Console.WriteLine();
                 Console.WriteLine(pods.Table);
+                if (spawned is { } result) Console.WriteLine(result.Report);
                 Console.WriteLine(allReady ? "All sample resources are Ready."
                     : allReconciled ? "Every resource is reconciled; those not Ready say why in the Reason column, and the pods above say which programs run here."
                     : "Some resources were not reconciled in time.");
                 stop.Cancel();
                 await run;
-                return allReconciled ? 0 : 1;
+                return allReconciled && spawned is not { Spawned: false } ? 0 : 1;
             }
             if (!line.Flag("once"))
             {
                 Console.WriteLine(table);
                 Console.WriteLine(pods.Table);
+                if (journey is not null) Console.WriteLine(journey.LoginHint(node!));
                 Console.WriteLine($"metrics: {host.HttpEndpoint}metrics   logs: dev logs NAMESPACE/POD [-c CONTAINER]   (Ctrl-C stops everything)");
                 await Task.Delay(8000, stop.Token).ContinueWith(_ => { });
             }
@@ -180,7 +171,7 @@ public static class DevCommand
     }
 
     /// <summary>The sample objects with the overlay's documents merged into those of the same kind, namespace and name.</summary>
-    private static string ReadSamples(string samples, string? overlay)
+    private static List<JsonObject> ReadSamples(string samples, string? overlay)
     {
         static IEnumerable<JsonObject> Documents(string directory) => Directory.GetFiles(directory, "*.yaml").OrderBy(f => f, StringComparer.Ordinal)
             .SelectMany(f => YamlDocuments.Parse(File.ReadAllText(f)));
@@ -194,7 +185,7 @@ public static class DevCommand
                 MergePatch.Apply(target, patch);
             }
         }
-        return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = new JsonArray([.. objects.Select(o => (JsonNode)o.DeepClone())]) }.ToJsonString();
+        return objects;
     }
 
     private static async Task<(int ExitCode, string Output, string Error)> RunKubectlAsync(string kubectl, IEnumerable<string> arguments, string? input,
@@ -213,10 +204,12 @@ public static class DevCommand
         return (process.ExitCode, await output, await error);
     }
 
-    private static async Task ApplySamplesAsync(KubernetesApi api, LocalControlPlane plane, string samples, string? overlay, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<JsonObject>> ApplySamplesAsync(KubernetesApi api, LocalControlPlane plane, string samples, string? overlay,
+        CancellationToken cancellationToken)
     {
         var kubectl = Path.Combine(LocalControlPlane.BinDirectory, "kubectl");
-        var text = ReadSamples(samples, overlay);
+        var objects = ReadSamples(samples, overlay);
+        var text = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = new JsonArray([.. objects.Select(o => (JsonNode)o.DeepClone())]) }.ToJsonString();
         var namespaces = System.Text.RegularExpressions.Regex.Matches(text, "\"namespace\":\"([a-z0-9-]+)\"").Select(m => m.Groups[1].Value).Distinct();
         foreach (var ns in namespaces)
         {
@@ -246,6 +239,7 @@ public static class DevCommand
         }
         var (_, output, error) = await RunKubectlAsync(kubectl, ["--kubeconfig", plane.KubeconfigPath, "apply", "-f", "-"], text, cancellationToken);
         Console.Write(output + error);
+        return objects;
     }
 
     private static async Task IgnoreConflictAsync(Func<Task> create)

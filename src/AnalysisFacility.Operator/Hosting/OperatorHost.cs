@@ -78,8 +78,8 @@ public sealed class OperatorHost : IAsyncDisposable
             }
             : null;
         Manager = new OperatorManager(_api, new ManagerOptions { Namespaces = options.Settings.Namespaces, LeaderElection = leader, Claims = OperatorSetup.Claims }, log);
-        OperatorSetup.Register(Manager, options.Settings, Issuers, log, options.Dask);
         IssuerCertificate = LoadOrCreateCertificate(options);
+        OperatorSetup.Register(Manager, SettingsWithIssuerTrust(options), Issuers, log, options.Dask);
     }
 
     public OperatorManager Manager { get; }
@@ -152,6 +152,15 @@ public sealed class OperatorHost : IAsyncDisposable
         app.MapTokenEndpoint(Issuers, _failedAuthentications, _log);
         return app;
     }
+
+    /// <summary>
+    /// A self-signed issuer certificate is what in-cluster clients must trust, so facilities publish it; a certificate
+    /// given in files is trusted as its CA says, and is published only when the settings name that trust.
+    /// </summary>
+    private OperatorSettings SettingsWithIssuerTrust(OperatorHostOptions options) =>
+        options.Settings.IssuerTrustPem is not null || options.IssuerCertificatePath is not null
+            ? options.Settings
+            : options.Settings with { IssuerTrustPem = IssuerCertificate.ExportCertificatePem() + "\n" };
 
     private X509Certificate2 LoadOrCreateCertificate(OperatorHostOptions options)
     {

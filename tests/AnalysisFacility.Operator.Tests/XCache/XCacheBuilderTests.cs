@@ -158,17 +158,47 @@ public class XCacheBuilderTests
     }
 
     [Fact]
-    public void Issuer_ca_bundle_is_mounted_over_the_image_bundle_only_when_given()
+    public void Issuer_ca_is_added_to_the_image_bundle_only_when_given()
     {
         var instance = Instance(s => s.Authorization = new XCacheAuthorization { FacilityRef = "cms-af" });
         var without = Build(instance, new XCacheIssuerSettings("https://cms-af.example.org", ["a"]));
-        without.StatefulSet.Spec.Template.Spec.Containers[0].VolumeMounts.Should().NotContain(m => m.MountPath == XCacheBuilder.ImageCaBundlePath);
+        without.StatefulSet.Spec.Template.Spec.Containers[0].VolumeMounts.Should().NotContain(m => XCacheIssuerTrust.BundlePaths.Contains(m.MountPath));
 
         var with = Build(instance, new XCacheIssuerSettings("https://cms-af.example.org", ["a"], "cms-af-issuer-ca"));
-        var mount = with.StatefulSet.Spec.Template.Spec.Containers[0].VolumeMounts.Should()
-            .ContainSingle(m => m.MountPath == XCacheBuilder.ImageCaBundlePath).Subject;
-        mount.SubPath.Should().Be(XCacheBuilder.CaBundleKey);
-        with.StatefulSet.Spec.Template.Spec.Volumes.Should().Contain(v => v.Name == mount.Name && v.ConfigMap.Name == "cms-af-issuer-ca");
+        var pod = with.StatefulSet.Spec.Template.Spec;
+        // Both bundle paths libcurl may be built with get the merged file, never the issuer CA alone.
+        pod.Containers[0].VolumeMounts.Where(m => XCacheIssuerTrust.BundlePaths.Contains(m.MountPath))
+            .Should().HaveCount(2).And.OnlyContain(m => m.Name == XCacheIssuerTrust.BundleVolume && m.SubPath == XCacheIssuerTrust.BundleFile);
+        var init = pod.InitContainers.Single(c => c.Name == XCacheIssuerTrust.InitContainerName);
+        init.Image.Should().Be(pod.Containers[0].Image, "the image's own bundle is the one to extend");
+        pod.Volumes.Should().Contain(v => v.Name == XCacheIssuerTrust.SourceVolume && v.ConfigMap.Name == "cms-af-issuer-ca" && v.ConfigMap.Optional == true);
+    }
+
+    [Fact]
+    public void The_bundle_script_keeps_the_image_bundle_and_appends_the_issuer_ca()
+    {
+        var root = Directory.CreateTempSubdirectory("af-bundle-");
+        try
+        {
+            var image = Path.Combine(root.FullName, "image-bundle.crt");
+            File.WriteAllText(image, "IMAGE-CA\n");
+            var extra = Directory.CreateDirectory(Path.Combine(root.FullName, "extra")).FullName;
+            File.WriteAllText(Path.Combine(extra, "ca.crt"), "ISSUER-CA\n");
+            var output = Path.Combine(root.FullName, "out.crt");
+            var info = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", XCacheIssuerTrust.Script]);
+            info.Environment["BUNDLES"] = $"{Path.Combine(root.FullName, "missing.crt")} {image}";
+            info.Environment["EXTRA"] = extra;
+            info.Environment["OUT"] = output;
+            using var process = System.Diagnostics.Process.Start(info)!;
+            process.WaitForExit();
+
+            process.ExitCode.Should().Be(0);
+            File.ReadAllText(output).Should().Be("IMAGE-CA\n\nISSUER-CA\n");
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
     }
 
     [Fact]
