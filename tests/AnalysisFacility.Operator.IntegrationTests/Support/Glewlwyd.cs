@@ -310,6 +310,14 @@ internal sealed class Glewlwyd : IAsyncDisposable
         database = {"{"} type = "sqlite3" path = "{database}" {"}"};
         """;
 
+    /// <summary>The payload of a JWT access token (not verified: for asserting on claims in tests).</summary>
+    public static JsonObject Claims(string jwt)
+    {
+        var payload = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        payload = payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=');
+        return JsonNode.Parse(Convert.FromBase64String(payload))!.AsObject();
+    }
+
     private static JsonArray Array(IEnumerable<string> values) => new([.. values.Select(v => (JsonNode)JsonValue.Create(v))]);
 
     private static IEnumerable<KeyValuePair<string, string>> Form(params (string Key, string? Value)[] fields) =>
