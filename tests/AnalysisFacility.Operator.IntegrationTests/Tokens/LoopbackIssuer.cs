@@ -75,16 +75,9 @@ public sealed class LoopbackIssuer : IAsyncDisposable
         if (error is not null) throw new InvalidOperationException(error);
     }
 
-    /// <summary>
-    /// The command line that runs <paramref name="program"/> trusting the test CA. scitokens-cpp 0.7 and libcurl
-    /// honour no CA environment variable (libcurl pins the CA bundle compiled into it), so the program runs in a
-    /// private mount namespace where the test CA is bind-mounted over the bundle path; the system trust store itself
-    /// is never modified and other processes never see the change.
-    /// </summary>
+    /// <summary>The command line that runs <paramref name="program"/> trusting the test CA (<see cref="TestCaTrust"/>).</summary>
     public (string FileName, IReadOnlyList<string> Arguments) TrustingCommand(string program, IEnumerable<string> arguments) =>
-        (Programs.Require("unshare"),
-            ["--mount", "--propagation", "private", "/bin/sh", "-c",
-             "mount --bind \"$0\" /etc/ssl/certs/ca-certificates.crt && exec \"$@\"", CaBundlePath, program, .. arguments]);
+        TestCaTrust.Command(CaBundlePath, program, arguments);
 
     public async ValueTask DisposeAsync()
     {

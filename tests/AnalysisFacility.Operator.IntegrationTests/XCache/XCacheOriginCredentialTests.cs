@@ -25,7 +25,6 @@ public sealed class XCacheOriginCredentialTests : IAsyncLifetime
 {
     private const string CacheAudience = "https://xcache.cms-af.example.org";
     private const string OriginAudience = "https://origin.cms.example.org";
-    private const string ClientUser = "nobody";
     private const int ServerUid = 65534;
     private LoopbackIssuer _issuer = null!;
 
@@ -105,7 +104,7 @@ public sealed class XCacheOriginCredentialTests : IAsyncLifetime
         var runtime = Path.Combine(tree.Root, "cache-run-user");
         Directory.CreateDirectory(runtime);
         var robotFile = TokenDelivery.TokenFile(ServerUid).Replace(TokenDelivery.RuntimeDirectory(ServerUid), runtime, StringComparison.Ordinal);
-        await DeliverAsync(tree, "robot", expiring.Value, robotFile, ct);
+        await tree.DeliverTokenAsync("robot", expiring.Value, robotFile, ct);
 
         var cachePort = Ports.GetFree();
         var layout = tree.CacheLayout(cachePort, tls.Directory);
@@ -117,11 +116,11 @@ public sealed class XCacheOriginCredentialTests : IAsyncLifetime
             ["XDG_CACHE_HOME"] = keyCache,
         };
         environment.Keys.Should().BeEquivalentTo(["BEARER_TOKEN_FILE", "X509_CERT_DIR", "XDG_CACHE_HOME"]);
-        await using var cache = await XCacheRealXrootdTests.StartCacheAsync(tree, settings, layout, ct, configPath => StartTrusting(tree, configPath, environment, "xrootd-cache"));
+        await using var cache = await XCacheRealXrootdTests.StartCacheAsync(tree, settings, layout, ct, configPath => tree.StartTrustingXrootd(_issuer.CaBundlePath, configPath, environment, "xrootd-cache"));
 
         var userFile = Path.Combine(tree.Root, "user-run", $"bt_u{ServerUid}");
         Directory.CreateDirectory(Path.GetDirectoryName(userFile)!);
-        await DeliverAsync(tree, "user", userToken.Value, userFile, ct);
+        await tree.DeliverTokenAsync("user", userToken.Value, userFile, ct);
 
         // The user's token is for the cache only: the origin refuses it, so whatever the cache fetches it fetches with its own.
         var direct = await XCacheTokenAuthorizationTests.CopyAsync(originPort, "/store/data/run1/first.root", Path.Combine(tree.Client, "direct.root"), caDirectory, userFile, ct);
@@ -152,7 +151,7 @@ public sealed class XCacheOriginCredentialTests : IAsyncLifetime
         stale.Output.Should().Contain("[3030]", "the cache could not log in to the origin with an expired token");
         // The operator mints the next token and the pod's refresher replaces the file: the same cache process uses it.
         var renewed = TokenMinter.Mint(robotSettings!, ring, robotRequest, DateTimeOffset.UtcNow).ValueOrThrow();
-        await DeliverAsync(tree, "robot", renewed.Value, robotFile, ct);
+        await tree.DeliverTokenAsync("robot", renewed.Value, robotFile, ct);
         var after = Path.Combine(tree.Client, "second.root");
         var again = await XCacheTokenAuthorizationTests.CopyAsync(cachePort, "/store/data/run2/second.root", after, sessionCa, userFile, ct);
         again.ExitCode.Should().Be(0, $"xrdcp:\n{again.Output}\ncache:\n{cache.Output}\norigin:\n{origin.Output}");
@@ -186,30 +185,9 @@ public sealed class XCacheOriginCredentialTests : IAsyncLifetime
             scitokens.trace error warning info
             """, ct);
         await tree.GiveToServerUserAsync(ct);
-        var origin = StartTrusting(tree, config, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = keyCache }, "xrootd-origin-tokens");
+        var origin = tree.StartTrustingXrootd(_issuer.CaBundlePath, config, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = keyCache }, "xrootd-origin-tokens");
         await XrootdTree.WaitForPortAsync(origin, port);
         return origin;
-    }
-
-    /// <summary>xrootd as nobody in a private mount namespace where the issuer's test CA is the trusted bundle (scitokens-cpp's libcurl).</summary>
-    private TestProcess StartTrusting(XrootdTree tree, string configPath, IDictionary<string, string> environment, string name)
-    {
-        var (fileName, arguments) = _issuer.TrustingCommand(Programs.Require("setpriv"),
-            [$"--reuid={XrootdTree.ServerUser}", "--regid=nogroup", "--clear-groups", "--", Programs.Require("xrootd"), "-c", configPath]);
-        return TestProcess.Start(fileName, arguments, tree.Root, environment, name: name);
-    }
-
-    /// <summary>Writes a token with the pod's own delivery script, as the reading account: 0600, owned by it, replaced atomically.</summary>
-    private static async Task DeliverAsync(XrootdTree tree, string name, string token, string destination, CancellationToken ct)
-    {
-        var source = Path.Combine(tree.Root, "secret-" + name, TokenDelivery.TokenKey);
-        Directory.CreateDirectory(Path.GetDirectoryName(source)!);
-        await File.WriteAllTextAsync(source, token + "\n", ct);
-        await tree.GiveToServerUserAsync(ct);
-        var result = await TestProcess.RunAsync("/bin/sh", ["-c", TokenDelivery.InitScript],
-            new Dictionary<string, string> { ["SRC"] = source, ["DEST"] = destination, ["PATH"] = "/usr/bin:/bin" },
-            runAsUser: ClientUser, timeout: TimeSpan.FromSeconds(30), cancellationToken: ct);
-        result.ExitCode.Should().Be(0, result.Output);
     }
 
     private sealed class AsyncCleanup(Func<ValueTask> cleanup) : IAsyncDisposable

@@ -55,17 +55,7 @@ public sealed class XCacheTokenAuthorizationTests : IAsyncLifetime
         await using var origin = await tree.StartOriginAsync(originPort, ct);
 
         // What the controller does for authorization.facilityRef: pass the facility's issuer URL and audiences.
-        var instance = new XCacheInstance
-        {
-            Metadata = new() { Name = "cms-cache", NamespaceProperty = "af" },
-            Spec = new XCacheInstanceSpec
-            {
-                Origin = $"root://127.0.0.1:{originPort}",
-                ExportedPaths = ["/store"],
-                Ram = "1g",
-                Authorization = new XCacheAuthorization { FacilityRef = "cms-af" },
-            },
-        };
+        var instance = XrootdTree.FacilityCache(originPort);
         var facilityIssuer = new XCacheIssuerSettings(issuerSettings.Issuer, issuerSettings.Audiences);
         XCacheValidator.Validate(instance, facilityIssuer).Should().BeEmpty();
 
@@ -75,14 +65,9 @@ public sealed class XCacheTokenAuthorizationTests : IAsyncLifetime
         var cachePort = Ports.GetFree();
         var layout = tree.CacheLayout(cachePort, tls.Directory);
         await using var cache = await XCacheRealXrootdTests.StartCacheAsync(tree, XCacheSettings.FromSpec(instance.Spec, facilityIssuer), layout, ct,
-            configPath =>
-            {
-                // xrootd runs as nobody in a private mount namespace where the issuer's test CA is the trusted bundle.
-                var (fileName, arguments) = _issuer.TrustingCommand(Programs.Require("setpriv"),
-                    [$"--reuid={XrootdTree.ServerUser}", "--regid=nogroup", "--clear-groups", "--", Programs.Require("xrootd"), "-c", configPath]);
-                return TestProcess.Start(fileName, arguments, tree.Root,
-                    new Dictionary<string, string> { ["XDG_CACHE_HOME"] = keyCache }, name: "xrootd-cache-tokens");
-            });
+            // xrootd runs as nobody in a private mount namespace where the issuer's test CA is the trusted bundle.
+            configPath => tree.StartTrustingXrootd(_issuer.CaBundlePath, configPath,
+                new Dictionary<string, string> { ["XDG_CACHE_HOME"] = keyCache }, "xrootd-cache-tokens"));
 
         var tokenFile = await DeliverTokenAsync(tree, token.Value, ct);
 

@@ -1,4 +1,6 @@
+using AnalysisFacility.Operator.Api.V1Alpha1;
 using System.Net.Sockets;
+using AnalysisFacility.Operator.Builders.Tokens;
 using AnalysisFacility.Operator.Builders.XCache;
 using AnalysisFacility.Operator.IntegrationTests.Support;
 
@@ -77,6 +79,47 @@ internal sealed class XrootdTree : IAsyncDisposable
         await WaitForPortAsync(origin, port);
         return origin;
     }
+
+    /// <summary>
+    /// xrootd as the server account in a private mount namespace where <paramref name="caBundlePath"/> is the trusted
+    /// bundle, so its scitokens plug-in (libcurl) fetches a loopback issuer's keys (<see cref="TestCaTrust"/>).
+    /// </summary>
+    public TestProcess StartTrustingXrootd(string caBundlePath, string configPath, IDictionary<string, string> environment, string name)
+    {
+        var (fileName, arguments) = TestCaTrust.Command(caBundlePath, Programs.Require("setpriv"),
+            [$"--reuid={ServerUser}", "--regid=nogroup", "--clear-groups", "--", Programs.Require("xrootd"), "-c", configPath]);
+        return TestProcess.Start(fileName, arguments, Root, environment, name: name);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="token"/> to <paramref name="destination"/> with the pod's own delivery script, run as the
+    /// reading account (0600, owned by it, replaced atomically), from a Secret-like file under the tree.
+    /// </summary>
+    public async Task DeliverTokenAsync(string name, string token, string destination, CancellationToken cancellationToken)
+    {
+        var source = Path.Combine(Root, "secret-" + name, TokenDelivery.TokenKey);
+        Directory.CreateDirectory(Path.GetDirectoryName(source)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+        await File.WriteAllTextAsync(source, token + "\n", cancellationToken);
+        await GiveToServerUserAsync(cancellationToken);
+        var result = await TestProcess.RunAsync("/bin/sh", ["-c", TokenDelivery.InitScript],
+            new Dictionary<string, string> { ["SRC"] = source, ["DEST"] = destination, ["PATH"] = "/usr/bin:/bin" },
+            runAsUser: ServerUser, timeout: TimeSpan.FromSeconds(30), cancellationToken: cancellationToken);
+        result.ExitCode.Should().Be(0, result.Output);
+    }
+
+    /// <summary>The cache "cms-cache" in front of a loopback origin, exporting /store, trusting the tokens of facility "cms-af".</summary>
+    public static XCacheInstance FacilityCache(int originPort) => new()
+    {
+        Metadata = new() { Name = "cms-cache", NamespaceProperty = "af" },
+        Spec = new XCacheInstanceSpec
+        {
+            Origin = $"root://127.0.0.1:{originPort}",
+            ExportedPaths = ["/store"],
+            Ram = "1g",
+            Authorization = new XCacheAuthorization { FacilityRef = "cms-af" },
+        },
+    };
 
     public static Task WaitForPortAsync(TestProcess process, int port) => process.WaitUntilAsync(async () =>
     {
