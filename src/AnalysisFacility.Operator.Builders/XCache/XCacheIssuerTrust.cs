@@ -30,7 +30,7 @@ public static class XCacheIssuerTrust
           if [ -f "$f" ]; then cat "$f" >> "$OUT"; break; fi
         done
         for f in "$EXTRA"/*.crt; do
-          [ -f "$f" ] && { echo; cat "$f"; } >> "$OUT"
+          if [ -f "$f" ]; then { echo; cat "$f"; } >> "$OUT"; fi
         done
         """;
 
@@ -38,8 +38,8 @@ public static class XCacheIssuerTrust
     public static void AddTo(V1PodSpec pod, V1Container xrootd, string issuerCaConfigMap)
     {
         pod.Volumes = [.. pod.Volumes ?? [],
-            // Optional: an operator whose issuer is publicly trusted publishes none, and the image's bundle is kept as it is.
-            new V1Volume { Name = SourceVolume, ConfigMap = new V1ConfigMapVolumeSource { Name = issuerCaConfigMap, Optional = true } },
+            // Not optional: the pod waits until the facility has published its issuer trust (empty for a public issuer).
+            new V1Volume { Name = SourceVolume, ConfigMap = new V1ConfigMapVolumeSource { Name = issuerCaConfigMap } },
             new V1Volume { Name = BundleVolume, EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory", SizeLimit = new ResourceQuantity("8Mi") } }];
         var init = new V1Container
         {

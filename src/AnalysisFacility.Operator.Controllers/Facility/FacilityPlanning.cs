@@ -163,8 +163,12 @@ public static class FacilityPlanning
         Data = new Dictionary<string, string> { [SpawnerModuleKey] = SpawnerModuleText },
     };
 
-    /// <summary>The issuer's trust anchor for clients in the cluster (see <see cref="OperatorSettings.IssuerTrustPem"/>), or null.</summary>
-    public static V1ConfigMap? IssuerTrustConfigMap(AF facility, OperatorSettings settings) => settings.IssuerTrustPem is not { Length: > 0 } pem ? null : new()
+    /// <summary>
+    /// The issuer's trust anchor for clients in the cluster (see <see cref="OperatorSettings.IssuerTrustPem"/>). Always
+    /// published, empty when the issuer's certificate is publicly trusted: the XCache pod waits for it, so it never
+    /// starts before the trust exists and then keeps a bundle without it.
+    /// </summary>
+    public static V1ConfigMap IssuerTrustConfigMap(AF facility, OperatorSettings settings) => new()
     {
         ApiVersion = "v1", Kind = "ConfigMap",
         Metadata = new V1ObjectMeta
@@ -172,7 +176,7 @@ public static class FacilityPlanning
             Name = new FacilityNames(facility.Metadata.Name).IssuerCa, NamespaceProperty = facility.Metadata.NamespaceProperty,
             Labels = Labels.For("analysisfacility-issuer", facility.Metadata.Name, FacilityLabels.TokensComponent, facility.Metadata.Name),
         },
-        Data = new Dictionary<string, string> { [IssuerTrustKey] = pem },
+        Data = new Dictionary<string, string> { [IssuerTrustKey] = settings.IssuerTrustPem ?? "" },
     };
 
     public const string IssuerTrustKey = "ca.crt";

@@ -107,8 +107,10 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         var (identities, identitiesPending) = IdentityMaps.Select(ObjectKey.Of(facility), FacilityPlanning.Identities(facility, sessions.List(ns)), now);
         if (identitiesPending is { } pending) result = result.Merge(ReconcileResult.After(pending));
         var context = FacilityPlanning.Context(facility, settings, identities, existing) with { CondorTls = condorTls };
-        var components = FacilityPlanning.Plan(facility, context,
-            [.. tokenObjects, caSecret, .. FacilityPlanning.IssuerTrustConfigMap(facility, settings) is { } trust ? [trust] : Array.Empty<V1ConfigMap>()]);
+        // The tokens pseudo-component's objects are written here, not by the component loop below (which skips it).
+        var issuerTrust = FacilityPlanning.IssuerTrustConfigMap(facility, settings);
+        await manager.Applier.ApplyAsync(issuerTrust, facility, cancellationToken);
+        var components = FacilityPlanning.Plan(facility, context, [.. tokenObjects, caSecret, issuerTrust]);
         if (await CvmfsDriverProblemAsync(facility, cancellationToken) is { } cvmfsProblem)
         {
             // Without the driver the claim would stay Pending and every session with it: report, apply nothing for CVMFS.

@@ -29,7 +29,7 @@ public static class XCachePlanning
         if (issuer.AllowAnyAudience && !audiences.Contains(IssuerSettings.AnyAudience)) audiences.Add(IssuerSettings.AnyAudience);
         var trusted = facility.Spec.Tokens.TrustedIssuers
             .Select(t => new XCacheTrustedIssuer(t.Name, t.Issuer, t.BasePath, [.. t.Audiences])).ToList();
-        // The facility's published issuer trust (absent when the operator publishes none: the volume is optional).
+        // The issuer trust every facility publishes (FacilityPlanning.IssuerTrustConfigMap).
         return (new XCacheIssuerSettings(issuer.Issuer, audiences, new Builders.Facility.FacilityNames(facility.Metadata.Name).IssuerCa, trusted), []);
     }
 

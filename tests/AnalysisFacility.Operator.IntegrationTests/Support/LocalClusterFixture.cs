@@ -20,7 +20,9 @@ public sealed class LocalClusterFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var log = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Console().CreateLogger();
-        _cluster = await LocalKubernetesCluster.StartAsync(log, cts.Token);
+        // What dev's node offers by default: room for a whole facility (the scheduler still refuses what does not fit).
+        var capacity = AnalysisFacility.LocalCluster.Node.NodeCapacity.OfThisMachine(cpu: 64, memoryBytes: 256L << 30, gpus: 0);
+        _cluster = await LocalKubernetesCluster.StartAsync(log, cts.Token, new AnalysisFacility.LocalCluster.Node.LocalNodeOptions { Capacity = capacity });
     }
 
     public async Task<string> CreateNamespaceAsync(string prefix)

@@ -171,7 +171,8 @@ public class XCacheBuilderTests
             .Should().HaveCount(2).And.OnlyContain(m => m.Name == XCacheIssuerTrust.BundleVolume && m.SubPath == XCacheIssuerTrust.BundleFile);
         var init = pod.InitContainers.Single(c => c.Name == XCacheIssuerTrust.InitContainerName);
         init.Image.Should().Be(pod.Containers[0].Image, "the image's own bundle is the one to extend");
-        pod.Volumes.Should().Contain(v => v.Name == XCacheIssuerTrust.SourceVolume && v.ConfigMap.Name == "cms-af-issuer-ca" && v.ConfigMap.Optional == true);
+        pod.Volumes.Should().Contain(v => v.Name == XCacheIssuerTrust.SourceVolume && v.ConfigMap.Name == "cms-af-issuer-ca" && v.ConfigMap.Optional != true,
+            "the cache must not start before the facility has published its issuer trust");
     }
 
     [Fact]
@@ -194,6 +195,13 @@ public class XCacheBuilderTests
 
             process.ExitCode.Should().Be(0);
             File.ReadAllText(output).Should().Be("IMAGE-CA\n\nISSUER-CA\n");
+
+            // A publicly trusted issuer publishes no certificate: the image's bundle alone, and no failure.
+            File.Delete(Path.Combine(extra, "ca.crt"));
+            using var alone = System.Diagnostics.Process.Start(info)!;
+            alone.WaitForExit();
+            alone.ExitCode.Should().Be(0);
+            File.ReadAllText(output).Should().Be("IMAGE-CA\n");
         }
         finally
         {
