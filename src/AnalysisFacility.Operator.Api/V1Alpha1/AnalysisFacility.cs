@@ -51,6 +51,9 @@ public sealed class AnalysisFacilitySpec
     [Doc("XCache used by sessions: the name of an XCacheInstance in this namespace.")]
     [JsonPropertyName("xcache")] public XCacheReference? XCache { get; set; }
 
+    [Doc("The token gateway that guards MLflow and ServiceX.")]
+    public AuthGatewaySpec AuthGateway { get; set; } = new();
+
     [Doc("Dask defaults inherited by UserSessions and DaskClusters of this facility.")]
     public DaskDefaults Dask { get; set; } = new();
 
@@ -380,11 +383,20 @@ public sealed class ServiceXSpec
     [Doc("Code generators to run.")]
     [Default(new[] { "uproot" })] public List<string> CodeGenerators { get; set; } = ["uproot"];
 
-    [Doc("ServiceX's own user authentication (it issues its own tokens and does not accept WLCG JWTs).")]
+    [Doc("ServiceX's own user authentication (ENABLE_AUTH: Globus sign-in, ServiceX-issued API tokens, new users pending until an admin approves them) instead of the facility token gateway. Session clients then need the servicex.yaml from ServiceX's profile page, and BEARER_TOKEN_FILE unset for ServiceX, since the client prefers that token.")]
     [Default(false)] public bool AuthEnabled { get; set; }
 
-    [Doc("Admin e-mail for ServiceX's own authentication.")]
+    [Doc("Admin e-mail for ServiceX's own authentication (JWT_ADMIN): the first user signing up with it becomes admin.")]
     public string? AdminEmail { get; set; }
+
+    [Doc("Secret with keys globusClientID and globusClientSecret (the Globus app ServiceX signs users in with); required with authEnabled.")]
+    [Pattern(Patterns.DnsSubdomain)] public string? GlobusCredentialsSecret { get; set; }
+
+    [Doc("Lifetime of ServiceX access tokens in seconds (JWT_ACCESS_TOKEN_EXPIRES), with authEnabled.")]
+    [Default(21600), Range(Minimum = 60, Maximum = 604800)] public int AccessTokenLifetimeSeconds { get; set; } = 21600;
+
+    [Doc("What the Rucio DID finder needs beyond spec.rucio (server and auth hosts).")]
+    public ServiceXRucioFinderSpec RucioFinder { get; set; } = new();
 
     [Doc("Use an existing PostgreSQL instead of creating one: Secret key holding the SQLAlchemy URI.")]
     public SecretKeyReference? ExternalDatabaseUriSecretRef { get; set; }
@@ -449,8 +461,8 @@ public sealed class MlflowSpec
     [Doc("Run MLflow.")]
     [Default(false)] public bool Enabled { get; set; }
 
-    [Doc("MLflow image.")]
-    [Default("ghcr.io/mlflow/mlflow:v2.16.2"), Pattern(Patterns.Image)] public string Image { get; set; } = "ghcr.io/mlflow/mlflow:v2.16.2";
+    [Doc("MLflow image; it must have the PostgreSQL driver and boto3 (the -full images from MLflow 3.9.0 on have both, the plain ones neither: mlflow/mlflow docker/README.md, issue 9513).")]
+    [Default("ghcr.io/mlflow/mlflow:v3.9.0-full"), Pattern(Patterns.Image)] public string Image { get; set; } = "ghcr.io/mlflow/mlflow:v3.9.0-full";
 
     [Doc("Public host of the MLflow Ingress.")]
     [Pattern(Patterns.DnsSubdomain)] public string? Host { get; set; }

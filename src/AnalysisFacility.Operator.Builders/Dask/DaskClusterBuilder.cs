@@ -20,7 +20,17 @@ public sealed record DaskBuildInput(
     DaskDefaults Defaults,
     int DesiredWorkers,
     IDictionary<string, byte[]>? TlsSecretData,
-    DaskTokenDelivery? TokenDelivery = null);
+    DaskTokenDelivery? TokenDelivery = null)
+{
+    /// <summary>The facility has spec.cvmfs on: workers mount its CVMFS claim at /cvmfs, as sessions do.</summary>
+    public bool Cvmfs { get; init; }
+
+    /// <summary>
+    /// ConfigMap with the CA of the facility XCache (see <see cref="Sessions.SessionContext.XCacheCaConfigMap"/>):
+    /// workers read through the cache as the notebook does, so they get the same X509_CERT_DIR.
+    /// </summary>
+    public string? XCacheCaConfigMap { get; init; }
+}
 
 /// <summary>Where users and the controller reach the cluster (goes into the status).</summary>
 public sealed record DaskClusterAddresses(string Scheduler, string? External, string Dashboard, string Api);
@@ -178,6 +188,15 @@ public static class DaskClusterBuilder
             SecurityContext = new V1SecurityContext { AllowPrivilegeEscalation = false },
         };
 
+        // Retirement has already moved the data away; the grace period lets the nanny close cleanly.
+        var template = PodTemplate(spec, labels, container, input, checksum, terminationGraceSeconds: 60);
+        // Workers run the user's analysis, so they see the data the notebook sees: /cvmfs and the XCache's TLS trust.
+        if (input.XCacheCaConfigMap is { } xcacheCa)
+        {
+            Sessions.SessionCaDirectory.AddTo(template.Spec, container, xcacheCa);
+            container.Env.Add(Env("X509_CERT_DIR", Sessions.SessionCaDirectory.MountPath));
+        }
+        if (input.Cvmfs) Sessions.SessionCvmfs.AddTo(template.Spec, input.FacilityName, [container]);
         return new V1Deployment
         {
             ApiVersion = "apps/v1",
@@ -187,8 +206,7 @@ public static class DaskClusterBuilder
             {
                 Replicas = input.DesiredWorkers,
                 Selector = new V1LabelSelector { MatchLabels = Labels.Selector(DaskNames.Application, name, DaskNames.WorkerComponent) },
-                // Retirement has already moved the data away; the grace period lets the nanny close cleanly.
-                Template = PodTemplate(spec, labels, container, input, checksum, terminationGraceSeconds: 60),
+                Template = template,
             },
         };
     }

@@ -27,6 +27,12 @@ public sealed record ComponentObjects
 
     public IReadOnlyList<string> Errors { get; init; } = [];
 
+    /// <summary>
+    /// More conditions the component reports about parts it chose not to run (e.g. a DID finder without its
+    /// credential). They inform; they do not hold the facility's Ready back. A False one is also sent as a warning Event.
+    /// </summary>
+    public IReadOnlyList<Sessions.ServiceCondition> Notices { get; init; } = [];
+
     public bool IsValid => Errors.Count == 0;
 
     public static ComponentObjects Disabled(string component, string conditionType) =>

@@ -39,6 +39,10 @@ public sealed class FacilityNames(string facility)
 
     public string Mlflow => Names.Object(facility, "mlflow");
     public string MlflowDatabase => Names.Object(facility, "mlflow-db");
+    public string MlflowGateway => Names.Object(facility, "mlflow-gateway");
+    public string ServiceXGateway => Names.Object(facility, "servicex-gateway");
+    public string ServiceXInternal => Names.Object(facility, "servicex-app-internal");
+    public string ServiceXRucioConfig => Names.Object(facility, "servicex-rucio-config");
 
     public string Bindfs => Names.Object(facility, "store-bindfs");
     /// <summary>The store PV is cluster-scoped, so its name carries the namespace too.</summary>

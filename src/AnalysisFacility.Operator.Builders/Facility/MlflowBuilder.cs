@@ -5,12 +5,24 @@ using k8s.Models;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
-/// <summary>MLflow tracking server with a PostgreSQL backend store (created or referenced) and an S3 artifact store.</summary>
+/// <summary>
+/// MLflow tracking server with a PostgreSQL backend store (created or referenced) and an S3 artifact store, behind the
+/// facility token gateway (<see cref="AuthGateway"/>): the server listens on the pod's loopback, and its Service and
+/// Ingress reach the gateway, which only passes requests with a facility token. The MLflow client sends
+/// MLFLOW_TRACKING_TOKEN as "Authorization: Bearer" (mlflow.org docs, tracking server authentication).
+/// </summary>
 public static class MlflowBuilder
 {
     public const string Component = "mlflow";
     public const string ConditionType = "MlflowReady";
+    /// <summary>The Service's port (what MLFLOW_TRACKING_URI and the Ingress name); it forwards to the gateway.</summary>
     public const int Port = 5000;
+    /// <summary>The tracking server's own port, on the pod's loopback only.</summary>
+    public const int ServerPort = 5000;
+    /// <summary>MLflow's health endpoint, the gateway's only open path (it answers "OK" and tells nothing of experiments).</summary>
+    public const string HealthPath = "/health";
+    /// <summary>Hash of the gateway configuration: httpd reads it at start, so a change rolls the pod.</summary>
+    public const string AuthGatewayConfigAnnotation = "analysisfacility.io/auth-gateway-config";
     public const string DatabaseName = "mlflow";
     public const string DatabaseUser = "mlflow";
 
@@ -23,6 +35,7 @@ public static class MlflowBuilder
             errors.Add("spec.mlflow.artifactStore (host, port, bucket, credentialsSecret) is required when MLflow is enabled");
         if (mlflow.BackendStore.ExternalUriSecretRef is { } uri && (string.IsNullOrEmpty(uri.Name) || string.IsNullOrEmpty(uri.Key)))
             errors.Add("spec.mlflow.backendStore.externalUriSecretRef needs both name and key");
+        if (AuthGateway.Problem(spec, "MLflow") is { } gateway) errors.Add(gateway);
         return errors;
     }
 
@@ -62,21 +75,29 @@ public static class MlflowBuilder
         {
             Name = "mlflow",
             Image = mlflow.Image,
-            // The server proxies artifacts (--artifacts-destination), so clients need no S3 credentials.
+            // The server proxies artifacts (--artifacts-destination), so clients need no S3 credentials. Loopback only:
+            // everything from outside the pod comes through the gateway (mlflow.org self-hosting/security: "mlflow
+            // server --host 127.0.0.1" behind a proxy).
             Command =
             [
                 "mlflow", "server",
-                "--host", "0.0.0.0", "--port", Port.ToString(CultureInfo.InvariantCulture),
+                "--host", "127.0.0.1", "--port", ServerPort.ToString(CultureInfo.InvariantCulture),
                 "--backend-store-uri", "$(MLFLOW_BACKEND_STORE_URI)",
                 "--artifacts-destination", $"s3://{bucket.Bucket}",
             ],
             Env = env,
-            Ports = [new V1ContainerPort { Name = "http", ContainerPort = Port }],
-            ReadinessProbe = Kube.HttpProbe("/health", Port),
-            LivenessProbe = Kube.HttpProbe("/health", Port, initialDelaySeconds: 30, periodSeconds: 20),
+            // Probes reach the server's /health through the gateway's open path (the server is on loopback).
+            ReadinessProbe = Kube.HttpProbe(HealthPath, AuthGateway.Port),
+            LivenessProbe = Kube.HttpProbe(HealthPath, AuthGateway.Port, initialDelaySeconds: 30, periodSeconds: 20),
         };
-        objects.Add(kube.Deployment(names.Mlflow, 1, new V1PodSpec { Containers = [container] }));
-        objects.Add(kube.Service(names.Mlflow, Kube.Port("http", Port)));
+        var gatewayConfig = names.MlflowGateway;
+        var httpdConfig = AuthGateway.HttpdConfig(AuthGateway.For(facility, ServerPort, HealthPath));
+        objects.Add(kube.ConfigMap(gatewayConfig, new Dictionary<string, string> { [AuthGateway.ConfigKey] = httpdConfig }));
+        var gateway = AuthGateway.Container(facility, gatewayConfig, HealthPath, out var gatewayVolumes);
+        var configHash = Common.Hashes.Of([httpdConfig]);
+        objects.Add(kube.Deployment(names.Mlflow, 1, new V1PodSpec { Containers = [container, gateway], Volumes = [.. gatewayVolumes] },
+            podAnnotations: new Dictionary<string, string> { [AuthGatewayConfigAnnotation] = configHash }));
+        objects.Add(kube.Service(names.Mlflow, Kube.Port("http", Port, AuthGateway.Port)));
         if (mlflow.Host is { } host)
         {
             objects.Add(kube.Ingress(names.Mlflow, host, names.Mlflow, Port, facility.Spec.Hub.TlsSecretName, facility.Spec.Hub.IngressClassName));

@@ -128,7 +128,12 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
         return Serialize(document);
     }
 
-    /// <summary>servicex.yaml as the ServiceX client reads it: one endpoint, made the default.</summary>
+    /// <summary>
+    /// servicex.yaml as the ServiceX client reads it (servicex/configuration.py: api_endpoints of name, endpoint and an
+    /// optional token; default_endpoint): one endpoint, made the default, and no token. The client sends the token in
+    /// BEARER_TOKEN_FILE, re-read when the one it holds is within a minute of expiry (servicex_adapter.py
+    /// _get_bearer_token_file, _get_authorization), so the session's refreshed facility token is what the gateway sees.
+    /// </summary>
     private static string ServiceXYamlFor(string endpoint)
     {
         const string name = "analysisfacility";

@@ -34,7 +34,15 @@ public static class DaskPlanning
 
     public static DaskBuildInput Input(DaskCluster cluster, FacilityResource facility, int desiredWorkers, IDictionary<string, byte[]>? tlsData) =>
         new(facility.Metadata.Name, facility.Spec.Domain, facility.Spec.Dask, desiredWorkers, cluster.Spec.Tls ? tlsData : null,
-            TokenDeliveryFor(cluster, facility));
+            TokenDeliveryFor(cluster, facility))
+        {
+            Cvmfs = facility.Spec.Cvmfs.Enabled,
+            XCacheCaConfigMap = XCacheCaConfigMap(facility),
+        };
+
+    /// <summary>The facility XCache's CA ConfigMap (made by the XCache controller), which sessions and workers trust.</summary>
+    public static string? XCacheCaConfigMap(FacilityResource facility) =>
+        facility.Spec.XCache is { Name.Length: > 0 } xcache ? Builders.XCache.XCacheTls.CaConfigMapName(xcache.Name) : null;
 
     /// <summary>
     /// The API server omits a probe's initialDelaySeconds of 0, so a desired 0 never matches the cached object and the

@@ -60,6 +60,7 @@ internal sealed class FacilityChildren
         Add<V1Role>(manager);
         Add<V1RoleBinding>(manager);
         Add<V1Ingress>(manager);
+        Add<V1NetworkPolicy>(manager);
         Add<V1PersistentVolumeClaim>(manager);
         Add<V1PersistentVolume>(manager);
         Api = manager.Api;

@@ -259,6 +259,12 @@ public static class FacilityPlanning
             Conditions.Set(conditions, component.ConditionType, ready, reason, message, generation, now);
             keep.Add(component.ConditionType);
             if (!ready) notReady.Add(component.ConditionType);
+            if (!component.IsValid) continue;
+            foreach (var notice in component.Notices)
+            {
+                Conditions.Set(conditions, notice.Type, notice.Status, notice.Reason, notice.Message, generation, now);
+                keep.Add(notice.Type);
+            }
         }
         Conditions.Set(conditions, IssuerReadyCondition, issuer.Ready, issuer.Reason, issuer.Message, generation, now);
         if (issuer.Ready != true) notReady.Add(IssuerReadyCondition);

@@ -158,6 +158,10 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         {
             await manager.Events.RecordAsync(facility, EventRecorder.Warning, FacilityPlanning.InvalidSpecReason, string.Join("; ", specErrors), cancellationToken);
         }
+        foreach (var notice in components.Where(c => c.Enabled && c.IsValid).SelectMany(c => c.Notices).Where(n => !n.Status))
+        {
+            await manager.Events.RecordAsync(facility, EventRecorder.Warning, notice.Reason, notice.Message, cancellationToken);
+        }
         if (issuer.Reason == "IssuerPathConflict")
         {
             await manager.Events.RecordAsync(facility, EventRecorder.Warning, issuer.Reason, issuer.Message, cancellationToken);

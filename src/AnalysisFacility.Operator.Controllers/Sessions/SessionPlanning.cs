@@ -76,7 +76,7 @@ public static class SessionPlanning
             DaskTlsSecretName = dask is { Spec.Tls: true } ? DaskNames.TlsSecret(dask.Metadata.Name) : null,
             TokenSecretName = tokenSecret,
             Rucio = facility.Spec.Rucio.Enabled ? SessionRucio.AccountFor(facility.Spec.Rucio, session.Spec.User.Name, storeName) : null,
-            XCacheCaConfigMap = facility.Spec.XCache is { Name.Length: > 0 } xcache ? Builders.XCache.XCacheTls.CaConfigMapName(xcache.Name) : null,
+            XCacheCaConfigMap = Dask.DaskPlanning.XCacheCaConfigMap(facility),
         };
         var build = new SessionBuilder(new SessionTokenAdapter(facility.Spec.Sessions.RunAsUser)).Build(session, facility, context);
         if (build.Objects is { } objects)

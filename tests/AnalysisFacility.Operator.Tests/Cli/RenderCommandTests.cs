@@ -140,4 +140,48 @@ public sealed class RenderCommandTests
         process.ExitCode.Should().Be(0, await stderr);
         (await stdout).Should().Contain("# Source: AnalysisFacility/cms-af");
     }
+
+    [Fact]
+    public void Render_shows_the_token_gateway_of_mlflow_and_servicex_the_rucio_finder_and_cvmfs_in_dask_workers()
+    {
+        const string yaml = """
+            apiVersion: analysisfacility.io/v1alpha1
+            kind: AnalysisFacility
+            metadata: {name: cms-af, namespace: cmsaf}
+            spec:
+              tokens:
+                issuer: https://cmsaf-jh.unl.edu/issuer
+                audiences: ["https://xcache.cmsaf-jh.unl.edu"]
+              hub: {authentication: {type: dummy}}
+              htcondor: {enabled: false}
+              rucio: {enabled: true, host: "https://cms-rucio.cern.ch", authHost: "https://cms-rucio-auth.cern.ch"}
+              cvmfs: {enabled: true}
+              xcache: {name: cms-xcache}
+              serviceX:
+                enabled: true
+                rucioFinder: {x509Proxy: {secretName: servicex-x509-proxy}, account: cmsaf}
+              mlflow:
+                enabled: true
+                artifactStore: {host: rgw.rook-ceph.svc, bucket: mlflow-artifacts, credentialsSecret: mlflow-bucket}
+            ---
+            apiVersion: analysisfacility.io/v1alpha1
+            kind: DaskCluster
+            metadata: {name: alice-dask, namespace: cmsaf}
+            spec: {facilityRef: cms-af, user: alice}
+            """;
+        var output = RenderCommand.Render(yaml, new OperatorSettings());
+        var objects = YamlDocuments.Parse(output);
+        string Name(System.Text.Json.Nodes.JsonNode o) => o["metadata"]!["name"]!.GetValue<string>();
+        var deployments = objects.Where(o => o["kind"]!.GetValue<string>() == "Deployment").ToDictionary(Name);
+        IEnumerable<string> Containers(string deployment) =>
+            deployments[deployment]["spec"]!["template"]!["spec"]!["containers"]!.AsArray().Select(c => c!["name"]!.GetValue<string>());
+        Containers("cms-af-mlflow").Should().Equal("mlflow", "auth-gateway");
+        Containers("cms-af-servicex-app").Should().Equal("servicex-app", "auth-gateway");
+        deployments.Should().ContainKey("cms-af-servicex-did-finder-rucio");
+        output.Should().Contain("OIDCOAuthVerifyJwksUri https://cmsaf-jh.unl.edu/issuer/jwks")
+            .And.Contain("auth_type = x509_proxy").And.Contain("account = cmsaf")
+            .And.Contain("image: ghcr.io/mlflow/mlflow:v3.9.0-full");
+        var workers = deployments["alice-dask-worker"]["spec"]!["template"]!["spec"]!;
+        workers["volumes"]!.AsArray().Select(v => v!["name"]!.GetValue<string>()).Should().Contain(["cvmfs", "x509-certificates"]);
+    }
 }

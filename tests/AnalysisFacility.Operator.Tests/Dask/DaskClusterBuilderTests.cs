@@ -247,4 +247,29 @@ public sealed class DaskClusterBuilderTests
         DaskClusterValidator.TryParseDuration(text, out var duration).Should().BeTrue();
         duration.Should().Be(TimeSpan.FromSeconds(seconds));
     }
+
+    [Fact]
+    public void Workers_mount_cvmfs_and_trust_the_xcache_ca_like_sessions_while_the_scheduler_does_not()
+    {
+        var plain = Build(Cluster(), Input());
+        plain.WorkerDeployment.Spec.Template.Spec.Volumes.Should().NotContain(v => v.Name == Builders.Sessions.SessionCvmfs.Volume);
+
+        var objects = Build(Cluster(), Input() with { Cvmfs = true, XCacheCaConfigMap = "xcache-xcache-ca" });
+        var pod = objects.WorkerDeployment.Spec.Template.Spec;
+        var worker = pod.Containers.Single(c => c.Name == "worker");
+        var cvmfs = worker.VolumeMounts.Single(m => m.Name == Builders.Sessions.SessionCvmfs.Volume);
+        cvmfs.MountPath.Should().Be("/cvmfs");
+        cvmfs.MountPropagation.Should().Be("HostToContainer", "the CSI driver's automounts appear below the mount point later");
+        cvmfs.ReadOnlyProperty.Should().BeTrue();
+        pod.Volumes.Single(v => v.Name == Builders.Sessions.SessionCvmfs.Volume).PersistentVolumeClaim.ClaimName
+            .Should().Be(Builders.Sessions.SessionCvmfs.ClaimName("cms-af"));
+
+        Env(worker)["X509_CERT_DIR"].Should().Be(Builders.Sessions.SessionCaDirectory.MountPath);
+        var init = pod.InitContainers.Single(c => c.Name == Builders.Sessions.SessionCaDirectory.InitContainerName);
+        init.Image.Should().Be(worker.Image, "the worker image's own CA directory is the one extended");
+        pod.Volumes.Single(v => v.Name == Builders.Sessions.SessionCaDirectory.SourceVolume).ConfigMap.Name.Should().Be("xcache-xcache-ca");
+
+        var scheduler = objects.SchedulerDeployment.Spec.Template.Spec;
+        scheduler.Volumes.Should().NotContain(v => v.Name == Builders.Sessions.SessionCvmfs.Volume || v.Name == Builders.Sessions.SessionCaDirectory.Volume);
+    }
 }

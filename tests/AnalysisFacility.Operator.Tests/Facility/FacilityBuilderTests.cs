@@ -9,7 +9,7 @@ namespace AnalysisFacility.Operator.Tests.Facility;
 
 public sealed class FacilityBuilderTests
 {
-    private static readonly FacilityContext Context = new()
+    internal static readonly FacilityContext Context = new()
     {
         IssuerServiceHost = "analysisfacility-operator.af-system.svc.cluster.local",
         IssuerServicePort = 8080,
@@ -19,12 +19,12 @@ public sealed class FacilityBuilderTests
         CondorTls = new Dictionary<string, byte[]> { ["tls.crt"] = "cert"u8.ToArray(), ["tls.key"] = "key"u8.ToArray(), ["ca.crt"] = "ca"u8.ToArray() },
     };
 
-    private static Api.V1Alpha1.AnalysisFacility Facility()
+    internal static Api.V1Alpha1.AnalysisFacility Facility()
     {
         var facility = new Api.V1Alpha1.AnalysisFacility
         {
             Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cmsaf" },
-            Spec = new AnalysisFacilitySpec { Tokens = new TokenIssuerSpec { Issuer = "https://cmsaf-jh.unl.edu/issuer" } },
+            Spec = new AnalysisFacilitySpec { Tokens = new TokenIssuerSpec { Issuer = "https://cmsaf-jh.unl.edu/issuer", Audiences = ["https://xcache.cmsaf-jh.unl.edu"] } },
         };
         var spec = facility.Spec;
         spec.Hub.Host = "cmsaf-jh.unl.edu";
@@ -203,7 +203,7 @@ public sealed class FacilityBuilderTests
         var db = Single<V1StatefulSet>(mlflow, "cms-af-mlflow-db");
         db.Spec.VolumeClaimTemplates.Single().Metadata.Annotations[DataRetention.Annotation].Should().Be("true");
         mlflow.Objects.OfType<V1Secret>().Should().ContainSingle(s => s.Metadata.Name == "cms-af-mlflow-db");
-        var container = Single<V1Deployment>(mlflow, "cms-af-mlflow").Spec.Template.Spec.Containers.Single();
+        var container = Single<V1Deployment>(mlflow, "cms-af-mlflow").Spec.Template.Spec.Containers.Single(c => c.Name == "mlflow");
         container.Command.Should().ContainInOrder("--backend-store-uri", "$(MLFLOW_BACKEND_STORE_URI)");
         container.Command.Should().ContainInOrder("--artifacts-destination", "s3://mlflow-artifacts");
         container.Env.Single(e => e.Name == "MLFLOW_BACKEND_STORE_URI").Value.Should().Be("postgresql://mlflow:$(PGPASSWORD)@cms-af-mlflow-db.cmsaf.svc:5432/mlflow");
@@ -217,14 +217,15 @@ public sealed class FacilityBuilderTests
     }
 
     [Fact]
-    public void ServiceX_builds_app_broker_database_minio_finders_and_generators_and_a_client_config()
+    public void ServiceX_builds_app_broker_database_minio_finders_and_generators()
     {
         var servicex = FacilityBuilder.Build(Facility(), Context)["servicex"];
         servicex.Workloads.Select(w => w.Name).Should().Contain(["cms-af-servicex-app", "cms-af-servicex-rabbitmq", "cms-af-servicex-postgresql",
-            "cms-af-servicex-minio", "cms-af-servicex-did-finder-rucio", "cms-af-servicex-did-finder-cernopendata", "cms-af-servicex-code-gen-uproot"]);
+            "cms-af-servicex-minio", "cms-af-servicex-did-finder-cernopendata", "cms-af-servicex-code-gen-uproot"]);
+        // No spec.rucio and no proxy: the Rucio finder is not deployed and its scheme is not offered.
+        servicex.Workloads.Select(w => w.Name).Should().NotContain("cms-af-servicex-did-finder-rucio");
         Single<V1ConfigMap>(servicex, "cms-af-servicex-config").Data["app.conf"].Should().Contain("ENABLE_AUTH = False")
-            .And.Contain("VALID_DID_SCHEMES = [\"rucio\", \"cernopendata\"]");
-        ServiceXBuilder.ClientConfig(Facility()).Should().Contain("endpoint: \"https://servicex.cmsaf-jh.unl.edu\"").And.Contain("default_endpoint: \"cms-af\"");
+            .And.Contain("VALID_DID_SCHEMES = [\"cernopendata\"]");
     }
 
     [Fact]

@@ -144,4 +144,23 @@ public sealed class FacilityPlanningTests
         FacilitySecrets.IssuerKeysSecretName("af").Should().Be("af-issuer-keys");
         FacilitySecrets.CaSecretName("af").Should().Be("af-ca");
     }
+
+    [Fact]
+    public void A_components_notice_becomes_its_own_condition_without_holding_Ready_back()
+    {
+        var facility = Facility();
+        var published = new IssuerOutcome(true, "Published", "ok", ["k1"], "k1");
+        var servicex = Component("servicex", true, Deployment("servicex")) with
+        {
+            Notices = [new Builders.Sessions.ServiceCondition("ServiceXRucioFinderReady", false, "MissingCredentials", "needs spec.serviceX.rucioFinder.x509Proxy")],
+        };
+        var status = FacilityPlanning.Status(facility, [servicex], _ => new WorkloadState(true, 1, 1, true), published, [], Now);
+        var notice = status.Conditions.Single(c => c.Type == "ServiceXRucioFinderReady");
+        (notice.Status, notice.Reason, notice.Message).Should().Be(("False", "MissingCredentials", "needs spec.serviceX.rucioFinder.x509Proxy"));
+        status.Phase.Should().Be("Ready", "the app and the other finders run");
+
+        facility.Status = status;
+        var fixedUp = FacilityPlanning.Status(facility, [Component("servicex", true, Deployment("servicex"))], _ => new WorkloadState(true, 1, 1, true), published, [], Now);
+        fixedUp.Conditions.Should().NotContain(c => c.Type == "ServiceXRucioFinderReady", "a notice no longer reported is dropped");
+    }
 }

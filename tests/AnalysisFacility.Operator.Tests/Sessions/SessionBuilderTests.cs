@@ -198,6 +198,8 @@ public class SessionBuilderTests
         var endpoint = (Dictionary<object, object>)((List<object>)servicex["api_endpoints"]).Single();
         endpoint["endpoint"].Should().Be("http://servicex.cms.svc:8000");
         servicex["default_endpoint"].Should().Be(endpoint["name"]);
+        // No ServiceX token: the client presents BEARER_TOKEN_FILE's token (servicex_adapter.py), which the gateway checks.
+        endpoint.Should().NotContainKey("token");
 
         Notebook(objects).VolumeMounts.Should().Contain(m => m.MountPath == SessionClientConfig.ServiceXPath && m.SubPath == "servicex/servicex.yaml");
         objects.ClientConfig.Data[SessionClientConfig.DaskConfigVariable].Should().Be(SessionClientConfig.DaskDirectory);
