@@ -18,7 +18,7 @@ PACKAGES=(etcd-server xrootd-server xrootd-client xrootd-scitokens-plugins scito
           python3-distributed python3-kubernetes bindfs openssl curl jq rsync golang-go
           golang-github-modern-go-reflect2-dev
           node-configurable-http-proxy iproute2 util-linux procps
-          glewlwyd sqlite3)
+          glewlwyd sqlite3 apache2 libapache2-mod-auth-openidc)
 # Bump when the way the binaries are built changes, so cached binaries from an older recipe are rebuilt.
 BUILD_ID="k8s-1.20.2-reflect2-1.0.2-scheduler"
 
