@@ -194,7 +194,7 @@ public static class DaskClusterBuilder
         if (input.XCacheCaConfigMap is { } xcacheCa)
         {
             Sessions.SessionCaDirectory.AddTo(template.Spec, container, xcacheCa);
-            container.Env.Add(Env("X509_CERT_DIR", Sessions.SessionCaDirectory.MountPath));
+            container.Env.Add(Env("X509_CERT_DIR", Sessions.SessionCaDirectory.CertificateDirectory));
         }
         if (input.Cvmfs) Sessions.SessionCvmfs.AddTo(template.Spec, input.FacilityName, [container]);
         return new V1Deployment

@@ -12,6 +12,12 @@ namespace AnalysisFacility.Operator.Builders.Sessions;
 public static class SessionCaDirectory
 {
     public const string MountPath = "/etc/analysisfacility/x509-certificates";
+    /// <summary>
+    /// The directory X509_CERT_DIR names, inside the volume. XrdTls refuses a CA directory others may write ("excessive
+    /// access rights"), and an emptyDir is created world-writable (0777) and owned by root, which the unprivileged init
+    /// container cannot change; a subdirectory it makes itself is its own, 0755.
+    /// </summary>
+    public const string CertificateDirectory = MountPath + "/certificates";
     public const string XCacheCaSource = "/var/run/analysisfacility/xcache-ca";
     public const string Volume = "x509-certificates";
     public const string SourceVolume = "xcache-ca";
@@ -22,6 +28,8 @@ public static class SessionCaDirectory
     /// <summary>Copies the first existing CA directory, then adds each extra CA as hash.N with the first free N.</summary>
     public const string Script = """
         set -e
+        umask 022
+        mkdir -p "$DEST" && chmod 0755 "$DEST"
         for src in $SOURCES; do
           if [ -d "$src" ]; then
             for f in "$src"/*; do [ -f "$f" ] && cp -L "$f" "$DEST"/ 2>/dev/null || true; done
@@ -52,7 +60,7 @@ public static class SessionCaDirectory
             [
                 new V1EnvVar { Name = "SOURCES", Value = ImageCaDirectories },
                 new V1EnvVar { Name = "EXTRA", Value = XCacheCaSource },
-                new V1EnvVar { Name = "DEST", Value = MountPath },
+                new V1EnvVar { Name = "DEST", Value = CertificateDirectory },
             ],
             VolumeMounts =
             [

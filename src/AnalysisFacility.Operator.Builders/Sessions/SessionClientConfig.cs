@@ -69,7 +69,7 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
         if (facility.Mlflow.Enabled && endpoints.Mlflow is not null) env["MLFLOW_TRACKING_URI"] = endpoints.Mlflow;
         if (endpoints.XCache is not null) env["XCACHE_ENDPOINT"] = endpoints.XCache;
         // XrdCl verifies a TLS server only against the hashed directory X509_CERT_DIR names (no CA-file setting).
-        if (context.XCacheCaConfigMap is not null) env["X509_CERT_DIR"] = SessionCaDirectory.MountPath;
+        if (context.XCacheCaConfigMap is not null) env["X509_CERT_DIR"] = SessionCaDirectory.CertificateDirectory;
         if (endpoints.ServiceX is not null) env["SERVICEX_ENDPOINT"] = endpoints.ServiceX;
         env[DaskConfigVariable] = DaskDirectory;
         string? rucio = null;

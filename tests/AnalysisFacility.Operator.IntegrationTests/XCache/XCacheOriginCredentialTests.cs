@@ -89,8 +89,12 @@ public sealed class XCacheOriginCredentialTests : IAsyncLifetime
         foreach (var (file, pem) in caConfigMap.Data) await File.WriteAllTextAsync(Path.Combine(caDirectory, file), pem, ct);
 
         // The session's X509_CERT_DIR as its init container builds it: the image's CA directory plus the published CA.
-        var sessionCa = Path.Combine(tree.Root, "session-x509-certificates");
-        Directory.CreateDirectory(sessionCa);
+        // The volume is an emptyDir, world-writable as a kubelet makes it: xrootd refuses such a CA directory, so the
+        // script builds its own subdirectory inside.
+        var volume = Path.Combine(tree.Root, "session-x509-certificates");
+        Directory.CreateDirectory(volume);
+        File.SetUnixFileMode(volume, (UnixFileMode)0x1FF);
+        var sessionCa = Path.Combine(volume, Path.GetFileName(Builders.Sessions.SessionCaDirectory.CertificateDirectory));
         var merged = await TestProcess.RunAsync("/bin/sh", ["-c", Builders.Sessions.SessionCaDirectory.Script],
             new Dictionary<string, string> { ["SOURCES"] = "/nonexistent/grid-security /etc/ssl/certs", ["EXTRA"] = caDirectory, ["DEST"] = sessionCa },
             timeout: TimeSpan.FromSeconds(60), cancellationToken: ct);

@@ -264,7 +264,7 @@ public sealed class DaskClusterBuilderTests
         pod.Volumes.Single(v => v.Name == Builders.Sessions.SessionCvmfs.Volume).PersistentVolumeClaim.ClaimName
             .Should().Be(Builders.Sessions.SessionCvmfs.ClaimName("cms-af"));
 
-        Env(worker)["X509_CERT_DIR"].Should().Be(Builders.Sessions.SessionCaDirectory.MountPath);
+        Env(worker)["X509_CERT_DIR"].Should().Be(Builders.Sessions.SessionCaDirectory.CertificateDirectory);
         var init = pod.InitContainers.Single(c => c.Name == Builders.Sessions.SessionCaDirectory.InitContainerName);
         init.Image.Should().Be(worker.Image, "the worker image's own CA directory is the one extended");
         pod.Volumes.Single(v => v.Name == Builders.Sessions.SessionCaDirectory.SourceVolume).ConfigMap.Name.Should().Be("xcache-xcache-ca");

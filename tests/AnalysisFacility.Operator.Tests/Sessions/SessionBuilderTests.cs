@@ -448,7 +448,7 @@ public class SessionBuilderTests
         var objects = Build(context: Context() with { XCacheCaConfigMap = "cms-cache-xcache-ca" });
 
         EnvKeyRef(Notebook(objects), "X509_CERT_DIR").Should().Be("X509_CERT_DIR");
-        objects.ClientConfig.Data["X509_CERT_DIR"].Should().Be(SessionCaDirectory.MountPath);
+        objects.ClientConfig.Data["X509_CERT_DIR"].Should().Be(SessionCaDirectory.CertificateDirectory);
         var init = objects.Pod.Spec.InitContainers.Single(c => c.Name == SessionCaDirectory.InitContainerName);
         init.Image.Should().Be(Notebook(objects).Image, "the notebook image's own CA directory is extended");
         objects.Pod.Spec.Volumes.Single(v => v.Name == SessionCaDirectory.SourceVolume).ConfigMap.Should()
