@@ -43,7 +43,7 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
         var client = fixture.Client;
         var node = cluster.Node;
         var ns = await fixture.CreateNamespaceAsync("journey");
-        var store = PrepareSiteStorage(ns);
+        var store = PrepareSiteStorage(node.Slot.Index, ns);
         var log = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Console().CreateLogger();
         await using var facilityOperator = await LocalFacilityOperator.StartAsync(cluster.Plane.AdminConfiguration(), cluster, log, ct);
         var api = facilityOperator.Api;
@@ -104,9 +104,16 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
                 ["sh", "-c", "echo \"$_condor_COLLECTOR_HOST|$_condor_SCHEDD_HOST|$_condor_SEC_DEFAULT_AUTHENTICATION_METHODS\" && test -s \"$_condor_AUTH_SSL_CLIENT_CAFILE\" && echo ca-present"], ct);
             condor.Should().Contain($"{FacilityName}-condor-cm.{ns}.svc:9618|").And.Contain("|SCITOKENS").And.Contain("ca-present");
 
-            // A second user the store mapping does not know gets the nobody directory, read-only.
+            // A second user the store mapping does not know. First a profile the facility does not offer (a stale
+            // bookmark, a hand-made form): the hub shows the reason from the session's condition, and nothing is left.
             using var bob = new HubBrowser(hub);
             (await bob.LoginAsync(UnmappedUser, "any", ct)).Should().BeNull();
+            var refused = await SpawnFailureAsync(bob, UnmappedUser, "no-such-profile", ct);
+            refused.Should().Contain("unknown profile 'no-such-profile'");
+            await Eventually.TrueAsync(async () => await ReadSessionAsync(client, ns, SessionNames.ForUser(UnmappedUser), ct) is null,
+                Patience, "the failed spawn's UserSession removed");
+
+            // Then the default profile: the nobody directory, read-only.
             await bob.SpawnAsync("default", ct);
             await bob.WaitForServerAsync(UnmappedUser, Patience, ct);
             var bobPod = SessionNames.Server(SessionNames.ForUser(UnmappedUser));
@@ -115,6 +122,16 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
             bobWrite.ExitCode.Should().NotBe(0, "the nobody directory is read-only");
             var bobView = await InNotebookAsync(node, ns, bobPod, ["sh", "-c", "ls -A \"$ANALYSISFACILITY_STORE\"; grep \" $ANALYSISFACILITY_STORE \" /proc/mounts"], ct);
             bobView.Should().NotContain("result.txt", "another user's files are not visible").And.Contain(" ro,");
+
+            // The hub restarts (a new hub pod, its proxy with it): running servers are found again and answer.
+            var hubPods = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "app.kubernetes.io/component=hub", cancellationToken: ct);
+            var oldHub = hubPods.Items.Single(p => p.Metadata.Name.StartsWith($"{FacilityName}-hub-", StringComparison.Ordinal));
+            await client.CoreV1.DeleteNamespacedPodAsync(oldHub.Metadata.Name, ns, cancellationToken: ct);
+            await Pods.WaitGoneAsync(client, ns, oldHub.Metadata.Name, Patience);
+            await WaitForHubAsync(node, ns, ct);
+            (await alice.WaitForServerAsync(MappedUser, Patience, ct)).Should().Contain("\"version\"", "the new hub finds the running server and routes to it");
+            (await alice.ServerActiveAsync(ct)).Should().BeTrue("the login cookie survives the hub restart and the server is still the user's");
+            (await ReadSessionAsync(client, ns, sessionName, ct))!.Metadata.Uid.Should().Be(session.Metadata.Uid, "the hub restart did not replace the session");
 
             // 5. Stopping the server from the hub deletes the session and its pod; the store data stays.
             await alice.StopAsync(MappedUser, ct);
@@ -138,14 +155,33 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
         }
     }
 
+    /// <summary>Submits the spawn form and returns what the hub shows for the failed start.</summary>
+    private static async Task<string> SpawnFailureAsync(HubBrowser browser, string user, string profile, CancellationToken ct)
+    {
+        try
+        {
+            await browser.SpawnAsync(profile, ct);
+            await browser.WaitForServerAsync(user, Patience, ct);
+        }
+        catch (InvalidOperationException e)
+        {
+            return e.Message;
+        }
+        throw new InvalidOperationException($"a spawn with profile {profile} started a server");
+    }
+
     private sealed record SiteStorage(string Root, string Source, string Target);
 
-    /// <summary>The site's storage this test's facility maps, cleared of anything an earlier crashed run left (its mounts first).</summary>
-    private static SiteStorage PrepareSiteStorage(string ns)
+    /// <summary>
+    /// The site's storage this test's facility maps, under the node slot this run holds (so a run in another checkout
+    /// is never touched), cleared of anything an earlier crashed run of the slot left: its mounts first.
+    /// </summary>
+    private static SiteStorage PrepareSiteStorage(int slot, string ns)
     {
-        UnmountUnder(StoreRoot);
-        if (Directory.Exists(StoreRoot)) Directory.Delete(StoreRoot, recursive: true);
-        var root = Path.Combine(StoreRoot, ns);
+        var slotRoot = Path.Combine(StoreRoot, $"slot-{slot}");
+        UnmountUnder(slotRoot);
+        if (!MountsUnder(slotRoot).Any() && Directory.Exists(slotRoot)) Directory.Delete(slotRoot, recursive: true);
+        var root = Path.Combine(slotRoot, ns);
         var storage = new SiteStorage(root, Path.Combine(root, "source"), Path.Combine(root, "target"));
         Directory.CreateDirectory(storage.Source);
         return storage;
