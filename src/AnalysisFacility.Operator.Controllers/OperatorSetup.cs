@@ -25,6 +25,8 @@ public static class OperatorSetup
     public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log,
         DaskControllerOptions? dask = null)
     {
+        // Before any controller asks for the Secret informer: token Secrets are cached without their token.
+        manager.OmitFromCache<k8s.Models.V1Secret>(StoredTokens.CacheOmission);
         FacilityController.Register(manager, settings, issuers, log);
         UserSessionController.Register(manager, settings, issuers, log);
         DaskClusterController.Register(manager, settings, issuers, log, dask ?? new DaskControllerOptions());
