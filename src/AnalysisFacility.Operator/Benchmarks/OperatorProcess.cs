@@ -125,16 +125,20 @@ public sealed class OperatorProcess : IAsyncDisposable
         return (current, peak);
     }
 
-    /// <summary>Resident memory now split into anonymous pages (heaps, JIT code) and file pages (mapped assemblies, shared), in bytes.</summary>
-    public (long Anonymous, long File) ResidentBreakdown()
+    /// <summary>
+    /// Resident memory now split into anonymous pages (heaps), file pages (mapped assemblies and libraries) and shared memory
+    /// (the runtime's double mapping of JIT code for W^X), in bytes.
+    /// </summary>
+    public (long Anonymous, long File, long Shared) ResidentBreakdown()
     {
-        long anonymous = 0, file = 0;
+        long anonymous = 0, file = 0, shared = 0;
         foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
         {
             if (line.StartsWith("RssAnon:", StringComparison.Ordinal)) anonymous = Kilobytes(line);
             else if (line.StartsWith("RssFile:", StringComparison.Ordinal)) file = Kilobytes(line);
+            else if (line.StartsWith("RssShmem:", StringComparison.Ordinal)) shared = Kilobytes(line);
         }
-        return (anonymous, file);
+        return (anonymous, file, shared);
     }
 
     /// <summary>CPU time the operator has used (user + system, from /proc/PID/stat).</summary>

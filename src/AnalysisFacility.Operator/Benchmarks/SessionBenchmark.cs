@@ -37,8 +37,8 @@ public sealed record SessionBenchmarkResult(int Count, int Workers, TimeSpan Ope
     long SteadyWrites, TimeSpan SteadyWindow, long PeakResident, long SteadyResident, long IdleResident, int ObjectsPerSession,
     double Reconciles, double AppliesSkipped, TimeSpan OperatorCpu)
 {
-    /// <summary>Idle resident memory in anonymous pages (heaps, code) and in file pages (mapped program and libraries).</summary>
-    public (long Anonymous, long File) IdleBreakdown { get; init; }
+    /// <summary>Idle resident memory in anonymous pages (heaps), file pages (mapped program and libraries) and shared memory (JIT code, W^X).</summary>
+    public (long Anonymous, long File, long Shared) IdleBreakdown { get; init; }
     public (double Start, double End) Load { get; init; }
     public IReadOnlyList<SessionBenchmarkRound> Rounds { get; init; } = [];
     /// <summary>The median of the rounds' ratios (each round's floor runs right after its operator phase, so drift in the
@@ -66,7 +66,7 @@ public sealed record SessionBenchmarkResult(int Count, int Workers, TimeSpan Ope
         $"reconciles per session:         {Reconciles / Count:F2} (applies skipped as unchanged: {AppliesSkipped / Count:F2} per session)",
         $"operator CPU until settled:     {OperatorCpu.TotalSeconds:F1} s ({OperatorCpu.TotalMilliseconds / Count:F1} ms per session{(Rounds.Count <= 1 ? "" : " median")}, both cores shared with etcd and kube-apiserver){RoundList(r => $"{r.CpuMillisecondsPerSession:F1}")}",
         $"writes in steady state:         {SteadyWrites} in {SteadyWindow.TotalSeconds:F0} s",
-        $"operator peak memory (VmHWM):   {Mib(PeakResident)} MiB = {PeakResident / 1e6:F0} MB, highest round (own process; idle before the sessions: {Mib(IdleResident)} MiB = {Mib(IdleBreakdown.Anonymous)} anonymous + {Mib(IdleBreakdown.File)} file, settled: {Mib(SteadyResident)} MiB){RoundList(r => Mib(r.PeakResident))}",
+        $"operator peak memory (VmHWM):   {Mib(PeakResident)} MiB = {PeakResident / 1e6:F0} MB, highest round (own process; idle before the sessions: {Mib(IdleResident)} MiB = {Mib(IdleBreakdown.Anonymous)} anonymous + {Mib(IdleBreakdown.File)} file + {Mib(IdleBreakdown.Shared)} shared, settled: {Mib(SteadyResident)} MiB){RoundList(r => Mib(r.PeakResident))}",
         $"machine load (1 min):           {MachineLoad.Describe(Load.Start, Load.End)}");
 
     internal static string Mib(long bytes) => (bytes / (1024.0 * 1024)).ToString("F0", System.Globalization.CultureInfo.InvariantCulture);

@@ -172,7 +172,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
     }
 
     [Fact]
-    public async Task The_operators_cache_holds_no_users_token_and_a_restarted_operator_keeps_the_token_it_finds()
+    public async Task The_operators_cache_holds_no_users_token_nor_client_files_and_a_restarted_operator_keeps_the_token_it_finds()
     {
         var bed = await CreateAsync(fixture, "sess-nocache");
         string token;
@@ -191,6 +191,14 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
             cached.Data.Should().BeNull("token Secrets are cached without their data");
             var everything = string.Join("\n", ((AnalysisFacility.Operator.Runtime.Cache.Informer<V1Secret>)secrets).List().Select(s => KubernetesJson.Serialize(s)));
             everything.Should().NotContain(Convert.ToBase64String(Encoding.ASCII.GetBytes(token))).And.NotContain(token.Split('.')[2]);
+
+            // The session's client configuration: written, read by the pod only, so cached without its files.
+            var configMaps = harness.Host.Manager.Caches.Find(fixture.Api.Types.For<V1ConfigMap>())!;
+            var sessionName = (await bed.SessionAsync(MappedUser))!.Metadata.Name;
+            var clientConfig = (V1ConfigMap)configMaps.Get(new AnalysisFacility.Operator.Runtime.Cache.ObjectKey(bed.Namespace, SessionNames.ClientConfig(sessionName)))!;
+            clientConfig.Should().NotBeNull();
+            clientConfig.Data.Should().BeNull();
+            (await bed.GetAsync<V1ConfigMap>(SessionNames.ClientConfig(sessionName)))!.Data.Should().NotBeEmpty("the pod reads it from the API server");
         }
 
         // A new operator process finds the token Secret (annotations and a digest of its data in its cache): no new token.
