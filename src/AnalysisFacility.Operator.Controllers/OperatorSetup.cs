@@ -25,6 +25,10 @@ public static class OperatorSetup
     public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log,
         DaskControllerOptions? dask = null)
     {
+        // Before any controller asks for these informers: cache only what reconciles read. Token Secrets are cached
+        // without their token, session client configurations without their files.
+        manager.OmitFromCache<k8s.Models.V1Secret>(StoredTokens.CacheOmission);
+        manager.OmitFromCache<k8s.Models.V1ConfigMap>(ClientConfigCaching.CacheOmission);
         FacilityController.Register(manager, settings, issuers, log);
         UserSessionController.Register(manager, settings, issuers, log);
         DaskClusterController.Register(manager, settings, issuers, log, dask ?? new DaskControllerOptions());

@@ -63,10 +63,16 @@ public static class TokenDelivery
 
     public static string SecretName(string facility, string userName) => Names.Object(facility, "token", userName);
 
+    /// <summary>The component label of a token Secret (a user's, or a service's robot token).</summary>
+    public const string SecretComponent = "user-token";
+    public const string IssuedAtAnnotation = "analysisfacility.io/token-issued-at";
+    public const string ExpiresAtAnnotation = "analysisfacility.io/token-expires-at";
+    public const string KeyIdAnnotation = "analysisfacility.io/token-key-id";
+
     /// <summary>The per-user Secret holding the bare current token (no trailing newline); rewritten on refresh.</summary>
     public static V1Secret BuildSecret(string facility, string @namespace, string userName, MintedToken token)
     {
-        var labels = Labels.For("analysisfacility", facility, "user-token", facility);
+        var labels = Labels.For("analysisfacility", facility, SecretComponent, facility);
         labels[Labels.User] = Labels.SafeValue(userName);
         return new V1Secret
         {
@@ -80,10 +86,10 @@ public static class TokenDelivery
                 // Not secret: lets the controller decide on refresh without decoding the token.
                 Annotations = new Dictionary<string, string>
                 {
-                    ["analysisfacility.io/token-issued-at"] = token.IssuedAt.ToString("O"),
-                    ["analysisfacility.io/token-expires-at"] = token.ExpiresAt.ToString("O"),
+                    [IssuedAtAnnotation] = token.IssuedAt.ToString("O"),
+                    [ExpiresAtAnnotation] = token.ExpiresAt.ToString("O"),
                     ["analysisfacility.io/token-refresh-at"] = token.NextRefreshAt.ToString("O"),
-                    ["analysisfacility.io/token-key-id"] = token.KeyId,
+                    [KeyIdAnnotation] = token.KeyId,
                 },
             },
             Type = "Opaque",

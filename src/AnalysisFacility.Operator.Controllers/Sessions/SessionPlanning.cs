@@ -137,7 +137,7 @@ public static class SessionPlanning
         var secret = TokenDelivery.BuildSecret(facility.Metadata.Name, session.Metadata.NamespaceProperty, session.Spec.User.Name, token);
         secret.Metadata.Annotations[TokenRequestAnnotation] = requestHash;
         Applier.SetControllerReference(secret, session);
-        return secret;
+        return StoredTokens.WithDigest(secret);
     }
 
     /// <summary>

@@ -70,7 +70,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
             // A bad edit never tears down what runs: only the status and an Event say what is wrong.
             var message = string.Join(" ", plan.Build.Errors);
             await manager.Events.RecordAsync(session, EventRecorder.Warning, "InvalidSpec", message, cancellationToken);
-            var stored = SessionPlanning.ReadStoredToken(children.Secrets.Get(new ObjectKey(ns, plan.TokenSecretName)));
+            var stored = await StoredTokens.ReadAsync(children.Secrets, manager.Api, ns, plan.TokenSecretName, cancellationToken);
             var invalid = SessionConditions.Derive(Observe(session, plan, stored, CurrentPod(session), plan.Build.Errors), session.Status, now.UtcDateTime);
             await manager.Status.UpdateAsync(session, invalid, cancellationToken);
             return result;
@@ -113,7 +113,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         {
             // An object of the session's name that is not the operator's (e.g. a DaskCluster made by hand): never written.
             await manager.Events.RecordAsync(session, EventRecorder.Warning, NameInUseReason, e.Message, cancellationToken);
-            var stored = SessionPlanning.ReadStoredToken(children.Secrets.Get(new ObjectKey(ns, plan.TokenSecretName)));
+            var stored = await StoredTokens.ReadAsync(children.Secrets, manager.Api, ns, plan.TokenSecretName, cancellationToken);
             var blocked = SessionConditions.Derive(Observe(session, plan, stored, CurrentPod(session), []), session.Status, now.UtcDateTime);
             Override(blocked, SessionConditions.Ready, NameInUseReason, e.Message, onlyIfFalse: true);
             await manager.Status.UpdateAsync(session, blocked, cancellationToken);
@@ -142,7 +142,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         CancellationToken cancellationToken)
     {
         var ns = session.Metadata.NamespaceProperty;
-        var stored = SessionPlanning.ReadStoredToken(children.Secrets.Get(new ObjectKey(ns, plan.TokenSecretName)));
+        var stored = await StoredTokens.ReadAsync(children.Secrets, manager.Api, ns, plan.TokenSecretName, cancellationToken);
         var settingsResult = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid, ExtraAudiences(facility));
         if (!settingsResult.Succeeded)
         {

@@ -214,7 +214,7 @@ internal sealed class XCacheInstanceReconciler(
         }
 
         var secretName = XCacheOriginClient.RobotTokenSecretName(instance.Metadata.Name);
-        var stored = Sessions.SessionPlanning.ReadStoredToken(secrets.Get(new ObjectKey(ns, secretName)));
+        var stored = await Sessions.StoredTokens.ReadAsync(secrets, manager.Api, ns, secretName, cancellationToken);
         var requestHash = Sessions.SessionPlanning.RequestHash(request, settings);
         var published = ring.PublishedKeys.Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
         if (!Sessions.SessionPlanning.NeedsNewToken(stored, requestHash, published, now))

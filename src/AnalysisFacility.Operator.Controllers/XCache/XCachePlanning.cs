@@ -62,13 +62,16 @@ public static class XCachePlanning
             : (null, request, settings.Errors.Select(e => $"robot token of AnalysisFacility {facility.Metadata.Name}: {e}").ToList());
     }
 
+    /// <summary>The component label of the robot token Secret.</summary>
+    public const string RobotTokenComponent = "origin-token";
+
     /// <summary>The robot token Secret, owned by the cache, with the request hash the next reconcile compares.</summary>
     public static V1Secret RobotTokenSecret(XCacheInstance instance, string facilityName, MintedToken token, string requestHash)
     {
         var secret = TokenDelivery.BuildSecret(facilityName, instance.Metadata.NamespaceProperty, XCacheOriginClient.RobotUserName(instance.Metadata.Name), token);
         secret.Metadata.Name = XCacheOriginClient.RobotTokenSecretName(instance.Metadata.Name);
-        secret.Metadata.Labels = Labels.For(XCacheBuilder.Application, instance.Metadata.Name, "origin-token", facilityName);
+        secret.Metadata.Labels = Labels.For(XCacheBuilder.Application, instance.Metadata.Name, RobotTokenComponent, facilityName);
         secret.Metadata.Annotations[SessionPlanning.TokenRequestAnnotation] = requestHash;
-        return secret;
+        return StoredTokens.WithDigest(secret);
     }
 }

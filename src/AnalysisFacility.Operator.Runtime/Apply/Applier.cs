@@ -55,7 +55,7 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
 
         var cache = caches.Find(type);
         var cached = cache?.Get(key);
-        if (cached is not null && IsCurrent(cached, json, hash))
+        if (cached is not null && IsCurrent(cache!, cached, json, hash))
         {
             metrics.AppliesSkipped.WithLabels(desired.Kind).Inc();
             return ApplyOutcome.Unchanged;
@@ -83,14 +83,14 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
     }
 
     /// <summary>True when <paramref name="cached"/> carries <paramref name="hash"/> and every desired field has its value.</summary>
-    private bool IsCurrent(IKubernetesObject<V1ObjectMeta> cached, byte[] desiredJson, string hash)
+    private bool IsCurrent(IInformer cache, IKubernetesObject<V1ObjectMeta> cached, byte[] desiredJson, string hash)
     {
         // The hash is read off the typed object first: only an object that carries it is worth comparing field by field.
         if (AppliedHashOf(cached) is not { } cachedHash || cachedHash != hash) return false;
         if (_verified.TryGetValue(cached, out var verified) && verified == hash) return true;
         using var desiredDocument = JsonDocument.Parse(desiredJson);
         using var liveDocument = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(cached, cached.GetType(), ClientJson.Options));
-        if (!IsSubset(desiredDocument.RootElement, liveDocument.RootElement)) return false;
+        if (!IsSubset(desiredDocument.RootElement, liveDocument.RootElement, cache.Omit?.JsonName, cache.OmittedDigest(cached))) return false;
         _verified.AddOrUpdate(cached, cachedHash);
         return true;
     }
@@ -164,6 +164,29 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
     /// <summary>Every value set in <paramref name="desired"/> equals the one in <paramref name="live"/> (empty values match absent ones).</summary>
     public static bool IsSubset(JsonNode? desired, JsonNode? live) =>
         desired is null || IsSubset(JsonSerializer.SerializeToElement(desired), live is null ? default : JsonSerializer.SerializeToElement(live));
+
+    /// <summary>
+    /// <see cref="IsSubset(JsonElement, JsonElement)"/> of two whole objects, where the cache left the top-level field
+    /// <paramref name="omitted"/> out of <paramref name="live"/> and kept its digest: the desired value is compared by digest.
+    /// </summary>
+    private static bool IsSubset(JsonElement desired, JsonElement live, string? omitted, string? omittedDigest)
+    {
+        if (omitted is null || desired.ValueKind != JsonValueKind.Object || live.ValueKind != JsonValueKind.Object) return IsSubset(desired, live);
+        foreach (var property in desired.EnumerateObject())
+        {
+            if (property.NameEquals(omitted))
+            {
+                // No digest: the live object had no value (or the cache keeps it, then it is compared as any field).
+                var matches = omittedDigest is null
+                    ? live.TryGetProperty(property.Name, out var kept) ? IsSubset(property.Value, kept) : IsEmpty(property.Value)
+                    : FieldDigest.Of(property.Value) == omittedDigest;
+                if (!matches) return false;
+                continue;
+            }
+            if (!(live.TryGetProperty(property.Name, out var liveValue) ? IsSubset(property.Value, liveValue) : IsEmpty(property.Value))) return false;
+        }
+        return true;
+    }
 
     /// <summary>Every value set in <paramref name="desired"/> equals the one in <paramref name="live"/> (empty values match
     /// absent ones; an absent <paramref name="live"/> is <c>default</c>).</summary>

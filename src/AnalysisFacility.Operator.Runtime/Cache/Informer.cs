@@ -29,6 +29,8 @@ public sealed record InformerOptions
     public CacheDecoder? Decoder { get; init; }
     /// <summary>Records which reconcile wrote what this informer caches from writes (see <see cref="WriteOrigins"/>); null records nothing.</summary>
     public WriteOrigins? Origins { get; init; }
+    /// <summary>A field not kept for the objects it selects (a digest of it is kept instead); null keeps every field.</summary>
+    public OmittedField? Omit { get; init; }
 }
 
 /// <summary>Non-generic view of an informer, for the manager, health checks and the applier.</summary>
@@ -50,6 +52,13 @@ public interface IInformer
     /// cached instance, or null when the cache already holds a newer version.
     /// </summary>
     IKubernetesObject<V1ObjectMeta>? Upsert(ReadOnlySpan<byte> live, string? writtenOver);
+    /// <summary>The field this informer leaves out of the objects it selects, if any.</summary>
+    OmittedField? Omit { get; }
+    /// <summary>
+    /// The digest (<see cref="FieldDigest"/>) of the field left out of this cached instance, null when the instance keeps
+    /// it (or never had it: a digest is only kept for a value that was there).
+    /// </summary>
+    string? OmittedDigest(IKubernetesObject<V1ObjectMeta> cached);
     Task RunAsync(CancellationToken cancellationToken);
 }
 
@@ -66,6 +75,9 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     private readonly CacheDecoder _decoder;
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<ObjectKey, T> _cache = new();
+    // The digest of the omitted field per decoded instance: dies with the instance when the cache replaces it.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<T, string> _omittedDigests = new();
+    private readonly System.Text.Json.Serialization.Metadata.JsonPropertyInfo? _omittedField;
     // Serialises the read-then-write of one key by the watch and by Upsert (reads of the cache take no lock).
     private readonly Lock _writeLock = new();
     // Outlives any request in flight (their deadline is a minute by default).
@@ -84,6 +96,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         _decoder = options.Decoder ?? new CacheDecoder();
         _log = log.ForContext("Informer", type.ToString());
         _pendingNamespaces = Math.Max(1, options.Namespaces.Count);
+        _omittedField = options.Omit is { } omit ? FieldDigest.Accessor(typeof(T), omit.JsonName) : null;
     }
 
     public ResourceType Type { get; }
@@ -94,6 +107,10 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     public int Count => _cache.Count;
     public long Relists => Interlocked.Read(ref _relists);
     public WriteOrigins? Origins => _options.Origins;
+    public OmittedField? Omit => _options.Omit;
+
+    public string? OmittedDigest(IKubernetesObject<V1ObjectMeta> cached) =>
+        cached is T typed && _omittedDigests.TryGetValue(typed, out var digest) ? digest : null;
 
     /// <summary>Registers a handler; handlers must be fast and only enqueue work.</summary>
     public void AddHandler(Action<InformerEventType, T> handler)
@@ -109,7 +126,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
 
     public T? Upsert(ReadOnlySpan<byte> live, string? writtenOver)
     {
-        var obj = WithTypeMeta(_decoder.Decode<T>(live));
+        var obj = Prepare(_decoder.Decode<T>(live));
         var key = ObjectKey.Of(obj);
         // A write that changed nothing answers with the version it was based on, which someone else wrote.
         var ours = obj.Metadata.ResourceVersion != writtenOver;
@@ -370,15 +387,21 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         }
     }
 
-    private T Decode(JsonObject json) => WithTypeMeta(_decoder.Decode<T>(json));
+    private T Decode(JsonObject json) => Prepare(_decoder.Decode<T>(json));
 
-    private T Decode(System.Text.Json.JsonElement json) => WithTypeMeta(_decoder.Decode<T>(json));
+    private T Decode(System.Text.Json.JsonElement json) => Prepare(_decoder.Decode<T>(json));
 
-    // List items carry no apiVersion/kind; cached objects always do (the applier and owner references need them).
-    private T WithTypeMeta(T obj)
+    private T Prepare(T obj)
     {
+        // List items carry no apiVersion/kind; cached objects always do (the applier and owner references need them).
         obj.ApiVersion ??= Type.ApiVersion;
         obj.Kind ??= Type.Kind;
+        // A field reconciles do not need (a token): the decoded value is dropped before the object is cached or handed on.
+        if (_omittedField is { } field && _options.Omit!.AppliesTo(obj.Metadata) && field.Get!(obj) is { } value)
+        {
+            _omittedDigests.AddOrUpdate(obj, FieldDigest.Of(value)!);
+            field.Set!(obj, null);
+        }
         return obj;
     }
 

@@ -39,6 +39,7 @@ public sealed class OperatorManager
     // One for all informers, so a string shared across kinds (labels, names) is held once.
     private readonly CacheDecoder _decoder = new();
     private readonly WriteOrigins _origins = new();
+    private readonly Dictionary<Type, OmittedField> _omissions = [];
 
     public OperatorManager(KubernetesApi api, ManagerOptions options, ILogger log)
     {
@@ -71,6 +72,16 @@ public sealed class OperatorManager
     /// <summary>No informer has gone silent (liveness).</summary>
     public bool IsHealthy => Caches.All.All(i => !i.HasSynced || DateTime.UtcNow - i.LastContact < _options.StaleWatchThreshold);
 
+    /// <summary>
+    /// The shared informer of <typeparamref name="T"/> will not keep <paramref name="field"/> (see <see cref="OmittedField"/>).
+    /// Call before any controller asks for that informer.
+    /// </summary>
+    public void OmitFromCache<T>(OmittedField field) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        if (Caches.Find(Api.Types.For<T>()) is not null) throw new InvalidOperationException($"the informer of {typeof(T).Name} exists already");
+        _omissions[typeof(T)] = field;
+    }
+
     /// <summary>The shared informer for <typeparamref name="T"/>, created on first use with the given selector.</summary>
     public Informer<T> Informer<T>(string? labelSelector = null) where T : class, IKubernetesObject<V1ObjectMeta>
     {
@@ -79,6 +90,7 @@ public sealed class OperatorManager
         var informer = new Informer<T>(Api, type, new InformerOptions
         {
             Namespaces = _options.Namespaces, LabelSelector = labelSelector, ResyncPeriod = _options.ResyncPeriod, Decoder = _decoder, Origins = _origins,
+            Omit = _omissions.GetValueOrDefault(typeof(T)),
         }, _log);
         Caches.Add(informer);
         return informer;

@@ -24,15 +24,19 @@ public sealed class OperatorProcess : IAsyncDisposable
         _http = new HttpClient { BaseAddress = metrics, Timeout = TimeSpan.FromSeconds(10) };
     }
 
-    /// <summary>Starts `run` against <paramref name="kubeconfig"/>, watching <paramref name="namespace"/>, listening on loopback only.</summary>
-    public static OperatorProcess Start(string kubeconfig, string @namespace, int workers, string logDirectory)
+    /// <summary>
+    /// Starts `run` against <paramref name="kubeconfig"/>, watching <paramref name="namespace"/>, listening on loopback only.
+    /// <paramref name="program"/> is another build of the operator to measure (a native one, say); null runs this one.
+    /// The environment is inherited, so DOTNET_* settings given to the benchmark reach the operator.
+    /// </summary>
+    public static OperatorProcess Start(string kubeconfig, string @namespace, int workers, string logDirectory, string? program = null)
     {
         var httpPort = FreePort();
         var info = new ProcessStartInfo { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         // Under `dotnet run` the process is the apphost; under `dotnet X.dll` it is dotnet itself and needs the assembly.
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program this is");
+        var self = program ?? Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program this is");
         info.FileName = self;
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+        if (program is null && Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
         foreach (var argument in new[]
                  {
                      "run", "--namespaces", @namespace, "--operator-namespace", @namespace, "--workers", workers.ToString(CultureInfo.InvariantCulture),
@@ -119,6 +123,22 @@ public sealed class OperatorProcess : IAsyncDisposable
             else if (line.StartsWith("VmHWM:", StringComparison.Ordinal)) peak = Kilobytes(line);
         }
         return (current, peak);
+    }
+
+    /// <summary>
+    /// Resident memory now split into anonymous pages (heaps), file pages (mapped assemblies and libraries) and shared memory
+    /// (the runtime's double mapping of JIT code for W^X), in bytes.
+    /// </summary>
+    public (long Anonymous, long File, long Shared) ResidentBreakdown()
+    {
+        long anonymous = 0, file = 0, shared = 0;
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("RssAnon:", StringComparison.Ordinal)) anonymous = Kilobytes(line);
+            else if (line.StartsWith("RssFile:", StringComparison.Ordinal)) file = Kilobytes(line);
+            else if (line.StartsWith("RssShmem:", StringComparison.Ordinal)) shared = Kilobytes(line);
+        }
+        return (anonymous, file, shared);
     }
 
     /// <summary>CPU time the operator has used (user + system, from /proc/PID/stat).</summary>

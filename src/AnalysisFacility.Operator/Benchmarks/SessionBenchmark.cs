@@ -20,22 +20,31 @@ using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Benchmarks;
 
-public sealed record SessionBenchmarkOptions(int Count, int Workers, TimeSpan SteadyWindow, TimeSpan Timeout, int Rounds = 3);
+/// <param name="OperatorPath">Another build of the operator to run (a native one, say); null runs this program's `run`.</param>
+public sealed record SessionBenchmarkOptions(int Count, int Workers, TimeSpan SteadyWindow, TimeSpan Timeout, int Rounds = 3, string? OperatorPath = null);
 
 /// <summary>One round: the operator phase, then the floor phase right after it.</summary>
-public sealed record SessionBenchmarkRound(TimeSpan OperatorTime, TimeSpan FloorTime, long PeakResident)
+public sealed record SessionBenchmarkRound(int Count, TimeSpan OperatorTime, TimeSpan FloorTime, long PeakResident, TimeSpan OperatorCpu)
 {
     public double Ratio => OperatorTime / FloorTime;
+    /// <summary>What the operator adds to each session over creating its objects directly: (operator - floor) / N. Less
+    /// sensitive than the ratio to how fast the shared machine is in a round (a slow floor does not shrink it).</summary>
+    public double AddedMillisecondsPerSession => (OperatorTime - FloorTime).TotalMilliseconds / Count;
+    public double CpuMillisecondsPerSession => OperatorCpu.TotalMilliseconds / Count;
 }
 
 public sealed record SessionBenchmarkResult(int Count, int Workers, TimeSpan OperatorTime, TimeSpan FloorTime, long OperatorWrites,
     long SteadyWrites, TimeSpan SteadyWindow, long PeakResident, long SteadyResident, long IdleResident, int ObjectsPerSession,
     double Reconciles, double AppliesSkipped, TimeSpan OperatorCpu)
 {
+    /// <summary>Idle resident memory in anonymous pages (heaps), file pages (mapped program and libraries) and shared memory (JIT code, W^X).</summary>
+    public (long Anonymous, long File, long Shared) IdleBreakdown { get; init; }
+    public (double Start, double End) Load { get; init; }
     public IReadOnlyList<SessionBenchmarkRound> Rounds { get; init; } = [];
     /// <summary>The median of the rounds' ratios (each round's floor runs right after its operator phase, so drift in the
     /// shared machine's speed cancels within a round); a single round's ratio otherwise.</summary>
     public double Ratio => Rounds.Count == 0 ? OperatorTime / FloorTime : Median(Rounds.Select(r => r.Ratio));
+    public double AddedMillisecondsPerSession => Rounds.Count == 0 ? (OperatorTime - FloorTime).TotalMilliseconds / Count : Median(Rounds.Select(r => r.AddedMillisecondsPerSession));
     public double WritesPerSession => (double)OperatorWrites / Count;
 
     internal static double Median(IEnumerable<double> values)
@@ -52,13 +61,15 @@ public sealed record SessionBenchmarkResult(int Count, int Workers, TimeSpan Ope
         $"operator, until all objects:    {OperatorTime.TotalSeconds:F1} s{RoundList(r => $"{r.OperatorTime.TotalSeconds:F1}")}",
         $"floor, same objects directly:   {FloorTime.TotalSeconds:F1} s ({ObjectsPerSession} objects per session, same client and concurrency){RoundList(r => $"{r.FloorTime.TotalSeconds:F1}")}",
         $"ratio operator / floor:         {Ratio:F2}{(Rounds.Count <= 1 ? "" : " median")}{RoundList(r => $"{r.Ratio:F2}")}",
+        $"added time per session:         {AddedMillisecondsPerSession:F1} ms (operator - floor) / N{(Rounds.Count <= 1 ? "" : " median")}{RoundList(r => $"{r.AddedMillisecondsPerSession:F1}")}",
         $"API writes per session:         {WritesPerSession:F2} (operator total {OperatorWrites})",
         $"reconciles per session:         {Reconciles / Count:F2} (applies skipped as unchanged: {AppliesSkipped / Count:F2} per session)",
-        $"operator CPU until settled:     {OperatorCpu.TotalSeconds:F1} s ({OperatorCpu.TotalMilliseconds / Count:F1} ms per session, both cores shared with etcd and kube-apiserver)",
+        $"operator CPU until settled:     {OperatorCpu.TotalSeconds:F1} s ({OperatorCpu.TotalMilliseconds / Count:F1} ms per session{(Rounds.Count <= 1 ? "" : " median")}, both cores shared with etcd and kube-apiserver){RoundList(r => $"{r.CpuMillisecondsPerSession:F1}")}",
         $"writes in steady state:         {SteadyWrites} in {SteadyWindow.TotalSeconds:F0} s",
-        $"operator peak memory (VmHWM):   {Mib(PeakResident)} MiB = {PeakResident / 1e6:F0} MB, highest round (own process; idle before the sessions: {Mib(IdleResident)} MiB, settled: {Mib(SteadyResident)} MiB){RoundList(r => Mib(r.PeakResident))}");
+        $"operator peak memory (VmHWM):   {Mib(PeakResident)} MiB = {PeakResident / 1e6:F0} MB, highest round (own process; idle before the sessions: {Mib(IdleResident)} MiB = {Mib(IdleBreakdown.Anonymous)} anonymous + {Mib(IdleBreakdown.File)} file + {Mib(IdleBreakdown.Shared)} shared, settled: {Mib(SteadyResident)} MiB){RoundList(r => Mib(r.PeakResident))}",
+        $"machine load (1 min):           {MachineLoad.Describe(Load.Start, Load.End)}");
 
-    private static string Mib(long bytes) => (bytes / (1024.0 * 1024)).ToString("F0", System.Globalization.CultureInfo.InvariantCulture);
+    internal static string Mib(long bytes) => (bytes / (1024.0 * 1024)).ToString("F0", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -68,11 +79,12 @@ public sealed record SessionBenchmarkResult(int Count, int Workers, TimeSpan Ope
 /// </summary>
 public static class SessionBenchmark
 {
-    private const string FacilityName = "bench-af";
+    internal const string FacilityName = "bench-af";
 
     public static async Task<SessionBenchmarkResult> RunAsync(SessionBenchmarkOptions options, ILogger log, CancellationToken cancellationToken)
     {
         Console.Error.WriteLine("starting local control plane ...");
+        var loadAtStart = MachineLoad.Now();
         await using var plane = await LocalControlPlane.StartAsync(cancellationToken, withControllerManager: false);
         using var api = new KubernetesApi(plane.AdminConfiguration());
         await CrdInstaller.InstallAsync(api, ApiTypes.All, cancellationToken);
@@ -84,11 +96,13 @@ public static class SessionBenchmark
             if (options.Rounds > 1) Console.Error.WriteLine($"round {round} of {options.Rounds}");
             rounds.Add(await RunRoundAsync(api, plane, options, options.Rounds > 1 ? $"-{round}" : "", log, cancellationToken));
         }
-        if (rounds.Count == 1) return rounds[0];
+        var load = (loadAtStart, MachineLoad.Now());
+        if (rounds.Count == 1) return rounds[0] with { Load = load };
         static TimeSpan Median(IEnumerable<TimeSpan> values) => TimeSpan.FromTicks((long)SessionBenchmarkResult.Median(values.Select(v => (double)v.Ticks)));
         // Times and CPU as medians; writes, steady-state writes and memory as the worst round.
         return rounds[0] with
         {
+            Load = load,
             OperatorTime = Median(rounds.Select(r => r.OperatorTime)),
             FloorTime = Median(rounds.Select(r => r.FloorTime)),
             OperatorCpu = Median(rounds.Select(r => r.OperatorCpu)),
@@ -98,7 +112,8 @@ public static class SessionBenchmark
             PeakResident = rounds.Max(r => r.PeakResident),
             SteadyResident = rounds.Max(r => r.SteadyResident),
             IdleResident = rounds.Max(r => r.IdleResident),
-            Rounds = rounds.Select(r => new SessionBenchmarkRound(r.OperatorTime, r.FloorTime, r.PeakResident)).ToList(),
+            IdleBreakdown = rounds.MaxBy(r => r.IdleResident)!.IdleBreakdown,
+            Rounds = rounds.Select(r => new SessionBenchmarkRound(r.Count, r.OperatorTime, r.FloorTime, r.PeakResident, r.OperatorCpu)).ToList(),
         };
     }
 
@@ -109,16 +124,14 @@ public static class SessionBenchmark
         var ns = await CreateNamespaceAsync(api, "bench-operator" + suffix, cancellationToken);
         await CreateFacilityAsync(api, ns, cancellationToken);
         var deadline = DateTime.UtcNow + options.Timeout;
-        await using var op = OperatorProcess.Start(plane.KubeconfigPath, ns, options.Workers, Path.GetTempPath());
-        await op.WaitReadyAsync(TimeSpan.FromMinutes(2), cancellationToken);
-        // Let the facility controller finish the facility itself, so the phase measures sessions only.
-        await WaitQuietAsync(op, TimeSpan.FromSeconds(3), deadline, () => true, cancellationToken);
+        await using var op = await StartOperatorAsync(plane, ns, options.Workers, options.OperatorPath, deadline, cancellationToken);
         var idle = op.ResidentMemory().Current;
+        var idleBreakdown = op.ResidentBreakdown();
 
         // The benchmark watches with informers of its own (the same runtime code as the operator's). It only counts pods,
         // so it decodes their metadata alone: the observer should not take CPU from the operator it measures.
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var pods = new Informer<PodMetadata>(api, api.Types.For<V1Pod>(), new InformerOptions { Namespaces = [ns], LabelSelector = OperatorSettings.ManagedSelector }, log);
+        var pods = new Informer<ObjectMetadata>(api, api.Types.For<V1Pod>(), new InformerOptions { Namespaces = [ns], LabelSelector = OperatorSettings.ManagedSelector }, log);
         var sessions = new Informer<UserSession>(api, api.Types.For<UserSession>(), new InformerOptions { Namespaces = [ns] }, log);
         var informers = Task.WhenAll(pods.RunAsync(watching.Token), sessions.RunAsync(watching.Token));
         await Task.WhenAll(pods.Synced, sessions.Synced);
@@ -178,11 +191,29 @@ public static class SessionBenchmark
         var floorTime = clock.Elapsed;
         return new SessionBenchmarkResult(options.Count, options.Workers, operatorTime, floorTime, operatorWrites, steadyWrites,
             options.SteadyWindow, peakResident, steadyResident, idle, objectsPerSession,
-            Delta("analysisfacility_reconcile_total"), Delta("analysisfacility_apply_skipped_total"), operatorCpu);
+            Delta("analysisfacility_reconcile_total"), Delta("analysisfacility_apply_skipped_total"), operatorCpu) { IdleBreakdown = idleBreakdown };
+    }
+
+    /// <summary>The operator in its own process, ready and settled on the facility (so what follows measures sessions only).</summary>
+    internal static async Task<OperatorProcess> StartOperatorAsync(LocalControlPlane plane, string ns, int workers, string? program, DateTime deadline,
+        CancellationToken cancellationToken)
+    {
+        var op = OperatorProcess.Start(plane.KubeconfigPath, ns, workers, Path.GetTempPath(), program);
+        try
+        {
+            await op.WaitReadyAsync(TimeSpan.FromMinutes(2), cancellationToken);
+            await WaitQuietAsync(op, TimeSpan.FromSeconds(3), deadline, () => true, cancellationToken);
+            return op;
+        }
+        catch
+        {
+            await op.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Waits until <paramref name="done"/> holds and the operator has made no write for <paramref name="quiet"/>.</summary>
-    private static async Task WaitQuietAsync(OperatorProcess op, TimeSpan quiet, DateTime deadline, Func<bool> done, CancellationToken cancellationToken)
+    internal static async Task WaitQuietAsync(OperatorProcess op, TimeSpan quiet, DateTime deadline, Func<bool> done, CancellationToken cancellationToken)
     {
         var lastWrites = -1L;
         var quietSince = DateTime.UtcNow;
@@ -195,7 +226,7 @@ public static class SessionBenchmark
         }
     }
 
-    private static UserSession Session(string ns, int i) => new()
+    internal static UserSession Session(string ns, int i) => new()
     {
         Metadata = new V1ObjectMeta { Name = $"user{i:D5}", NamespaceProperty = ns },
         Spec = new UserSessionSpec { FacilityRef = FacilityName, User = new SessionUser { Name = $"user{i:D5}", Groups = ["/cms"] } },
@@ -215,7 +246,7 @@ public static class SessionBenchmark
         }, cancellationToken)));
     }
 
-    private static async Task<string> CreateNamespaceAsync(KubernetesApi api, string name, CancellationToken cancellationToken)
+    internal static async Task<string> CreateNamespaceAsync(KubernetesApi api, string name, CancellationToken cancellationToken)
     {
         var ns = new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = name } };
         await api.CreateAsync(api.Types.For<V1Namespace>(), Applier.ToJson(ns), cancellationToken);
@@ -223,7 +254,7 @@ public static class SessionBenchmark
     }
 
     /// <summary>A facility with a store mapping for every tenth user and its issuer key Secret (as the facility controller writes it).</summary>
-    private static async Task<AF> CreateFacilityAsync(KubernetesApi api, string ns, CancellationToken cancellationToken)
+    internal static async Task<AF> CreateFacilityAsync(KubernetesApi api, string ns, CancellationToken cancellationToken)
     {
         var desired = new AF
         {
@@ -257,13 +288,5 @@ public static class SessionBenchmark
         Applier.SetControllerReference(secret, facility);
         await api.CreateAsync(api.Types.For<V1Secret>(), Applier.ToJson(secret), cancellationToken);
         return facility;
-    }
-
-    /// <summary>A pod as far as the benchmark reads it: its metadata (spec and status are skipped while decoding).</summary>
-    private sealed class PodMetadata : IKubernetesObject<V1ObjectMeta>
-    {
-        [System.Text.Json.Serialization.JsonPropertyName("apiVersion")] public string ApiVersion { get; set; } = "v1";
-        [System.Text.Json.Serialization.JsonPropertyName("kind")] public string Kind { get; set; } = "Pod";
-        [System.Text.Json.Serialization.JsonPropertyName("metadata")] public V1ObjectMeta Metadata { get; set; } = new();
     }
 }

@@ -172,6 +172,44 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
     }
 
     [Fact]
+    public async Task The_operators_cache_holds_no_users_token_nor_client_files_and_a_restarted_operator_keeps_the_token_it_finds()
+    {
+        var bed = await CreateAsync(fixture, "sess-nocache");
+        string token;
+        await using (var harness = await OperatorHarness.StartAsync(fixture, [bed.Namespace]))
+        {
+            await bed.CreateSessionAsync(MappedUser);
+            await Eventually.TrueAsync(async () => ConditionOf(await bed.SessionAsync(MappedUser), SessionConditions.TokenIssued)?.Status == "True",
+                Wait, "TokenIssued");
+            token = (await bed.TokenAsync(MappedUser))!;
+            await harness.WaitForQuietAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60));
+
+            // Every Secret the operator caches, as it holds them: the token Secret is there (metadata), its token is not.
+            var secrets = harness.Host.Manager.Caches.Find(fixture.Api.Types.For<V1Secret>())!;
+            var cached = (V1Secret)secrets.Get(new AnalysisFacility.Operator.Runtime.Cache.ObjectKey(bed.Namespace, TokenSecretName(MappedUser)))!;
+            cached.Should().NotBeNull();
+            cached.Data.Should().BeNull("token Secrets are cached without their data");
+            var everything = string.Join("\n", ((AnalysisFacility.Operator.Runtime.Cache.Informer<V1Secret>)secrets).List().Select(s => KubernetesJson.Serialize(s)));
+            everything.Should().NotContain(Convert.ToBase64String(Encoding.ASCII.GetBytes(token))).And.NotContain(token.Split('.')[2]);
+
+            // The session's client configuration: written, read by the pod only, so cached without its files.
+            var configMaps = harness.Host.Manager.Caches.Find(fixture.Api.Types.For<V1ConfigMap>())!;
+            var sessionName = (await bed.SessionAsync(MappedUser))!.Metadata.Name;
+            var clientConfig = (V1ConfigMap)configMaps.Get(new AnalysisFacility.Operator.Runtime.Cache.ObjectKey(bed.Namespace, SessionNames.ClientConfig(sessionName)))!;
+            clientConfig.Should().NotBeNull();
+            clientConfig.Data.Should().BeNull();
+            (await bed.GetAsync<V1ConfigMap>(SessionNames.ClientConfig(sessionName)))!.Data.Should().NotBeEmpty("the pod reads it from the API server");
+        }
+
+        // A new operator process finds the token Secret (annotations and a digest of its data in its cache): no new token.
+        await using (var restarted = await OperatorHarness.StartAsync(fixture, [bed.Namespace]))
+        {
+            await restarted.WaitForQuietAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(60));
+            (await bed.TokenAsync(MappedUser)).Should().Be(token, "the token is still fresh");
+        }
+    }
+
+    [Fact]
     public async Task A_session_service_account_cannot_read_another_users_token_secret()
     {
         var bed = await CreateAsync(fixture, "sess-rbac");

@@ -6,6 +6,7 @@ using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.Sessions;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Keys;
+using AnalysisFacility.Operator.Runtime.Cache;
 using k8s.Models;
 using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
@@ -159,15 +160,39 @@ public class SessionPlanningTests
         SessionPlanning.Plan(Session("alice"), facility, null).Dask.Should().BeNull();
     }
 
-    [Fact]
-    public void Stored_token_is_read_back_and_refreshed_only_when_needed()
+    /// <summary>Alice's session of a facility with one active key, and her token request.</summary>
+    private static (AF Facility, IssuerSettings Settings, KeyRing Ring, UserSession Session, TokenRequest Request, string Hash) TokenSetup()
     {
         var facility = Facility();
         var settings = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid).ValueOrThrow();
-        var ring = KeyRing.Empty.Rotate(Now.AddHours(-1), settings.Rotation).Ring;
         var session = Session("alice");
         var request = SessionPlanning.TokenRequestFor(session, "alice-store");
-        var hash = SessionPlanning.RequestHash(request, settings);
+        return (facility, settings, KeyRing.Empty.Rotate(Now.AddHours(-1), settings.Rotation).Ring, session, request, SessionPlanning.RequestHash(request, settings));
+    }
+
+    [Fact]
+    public void A_token_secret_describes_its_token_in_annotations_trusted_only_beside_the_data_they_were_written_with()
+    {
+        var (facility, settings, ring, session, request, hash) = TokenSetup();
+        var token = TokenMinter.Mint(settings, ring, request, Now.AddSeconds(0.7)).ValueOrThrow();
+        var secret = SessionPlanning.TokenSecret(session, facility, token, hash);
+        StoredTokens.IsTokenSecret(secret.Metadata).Should().BeTrue("so the cache leaves its data out");
+
+        // What the cache keeps in place of the data: its digest. The annotations then say what the token itself says.
+        var digest = FieldDigest.OfField(secret, "data");
+        var described = StoredTokens.FromAnnotations(secret, digest);
+        described.Should().Be(SessionPlanning.ReadStoredToken(secret));
+
+        // The data edited by hand (another digest), or no digest at all: the token must be read itself.
+        var forged = SessionPlanning.TokenSecret(session, facility, TokenMinter.Mint(settings, ring, request, Now.AddMinutes(-10)).ValueOrThrow(), hash);
+        StoredTokens.FromAnnotations(secret, FieldDigest.OfField(forged, "data")).Should().BeNull();
+        StoredTokens.FromAnnotations(secret, null).Should().BeNull();
+    }
+
+    [Fact]
+    public void Stored_token_is_read_back_and_refreshed_only_when_needed()
+    {
+        var (facility, settings, ring, session, request, hash) = TokenSetup();
         var token = TokenMinter.Mint(settings, ring, request, Now).ValueOrThrow();
         var stored = SessionPlanning.ReadStoredToken(SessionPlanning.TokenSecret(session, facility, token, hash));
         stored.IssuedAt.Should().Be(token.IssuedAt);
