@@ -45,6 +45,7 @@ import urllib.parse
 
 from jupyterhub.spawner import Spawner
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.web import HTTPError
 from traitlets import Dict, Float, Integer, List, Unicode, default
 
 GROUP = "analysisfacility.io"
@@ -242,6 +243,17 @@ def progress_of(session):
         phase = ((session or {}).get("status") or {}).get("phase") or "Pending"
         message = f"Session {phase.lower()}"
     return percent, message
+
+
+class SessionStartFailed(HTTPError):
+    """A start the operator refused, with its condition's reason and message for the user. JupyterHub shows an
+    HTTPError's message on the spawn page (other exceptions become "Unhandled error starting server") and
+    `jupyterhub_message` on the page of a failed pending spawn (handlers/pages.py in 3.0 and 4.1)."""
+
+    def __init__(self, reason, message):
+        text = f"{reason}: {message}"
+        super().__init__(400, "%s", text)
+        self.jupyterhub_message = text
 
 
 class ApiError(Exception):
@@ -519,7 +531,7 @@ class UserSessionSpawner(Spawner):
             failure = failure_of(current)
             if failure is not None:
                 # The operator's condition, as the user should see it on the spawn page.
-                raise RuntimeError(f"{failure[0]}: {failure[1]}")
+                raise SessionStartFailed(failure[0], failure[1])
             await asyncio.sleep(self.poll_seconds)
 
     async def progress(self):

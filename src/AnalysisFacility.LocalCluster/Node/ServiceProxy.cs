@@ -36,13 +36,21 @@ public sealed class ServiceProxy : IAsyncDisposable
     {
         _endpoints = endpoints;
         var wanted = new Dictionary<string, (string Ip, V1ServicePort Port, string Service)>();
+        var addresses = new HashSet<string>();
         foreach (var service in services)
         {
             if (service.Spec.ClusterIP is not { Length: > 0 } ip || ip == "None") continue;
             foreach (var port in service.Spec.Ports ?? [])
             {
                 if (port.Protocol is not (null or "TCP")) continue;
-                wanted[$"{ip}:{port.Port}"] = (ip, port, $"{service.Metadata.NamespaceProperty}/{service.Metadata.Name}");
+                addresses.Add(ip);
+                var name = $"{service.Metadata.NamespaceProperty}/{service.Metadata.Name}";
+                // Listen only while the port has a ready endpoint: without one, the address is still this node's, so
+                // the kernel refuses the connection (ECONNREFUSED), as kube-proxy's REJECT rule does. Accepting and
+                // then closing would look like a broken server to clients (Dask's TLS handshake fails fatally
+                // instead of retrying until the scheduler is ready).
+                if (PickEndpoint(name, port.Name) is null) continue;
+                wanted[$"{ip}:{port.Port}"] = (ip, port, name);
             }
         }
         foreach (var key in _listeners.Keys.Except(wanted.Keys).ToList())
@@ -50,10 +58,14 @@ public sealed class ServiceProxy : IAsyncDisposable
             await _listeners[key].DisposeAsync();
             _listeners.Remove(key);
         }
-        foreach (var ip in _addresses.Except(wanted.Values.Select(w => w.Ip)).ToList())
+        foreach (var ip in _addresses.Except(addresses).ToList())
         {
             await _network.RemoveServiceAddressAsync(ip, cancellationToken);
             _addresses.Remove(ip);
+        }
+        foreach (var ip in addresses)
+        {
+            if (_addresses.Add(ip)) await _network.AddServiceAddressAsync(ip, cancellationToken);
         }
         foreach (var (key, (ip, port, service)) in wanted)
         {
@@ -62,7 +74,6 @@ public sealed class ServiceProxy : IAsyncDisposable
                 existing.PortName = port.Name;
                 continue;
             }
-            if (_addresses.Add(ip)) await _network.AddServiceAddressAsync(ip, cancellationToken);
             try
             {
                 var socket = new TcpListener(IPAddress.Parse(ip), port.Port);
@@ -135,7 +146,7 @@ public sealed class ServiceProxy : IAsyncDisposable
         {
             using (client)
             {
-                // No ready endpoint: refuse the connection as kube-proxy does (the client sees it closed).
+                // The endpoints went away since the last sync (which then stops listening): close, as there is nothing to reach.
                 if (proxy.PickEndpoint(service, PortName) is not { } target) return;
                 using var upstream = new TcpClient();
                 try

@@ -207,7 +207,7 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
             .Select(i => i["metadata"]!["name"]!.GetValue<string>()).Where(n => n != names.HubDatabase).ToList();
 
         await Api.DeleteAsync(Api.Types.For<AF>(), ns, FacilityKit.Name, CancellationToken.None);
-        await Eventually.TrueAsync(async () => await FacilityKit.GetAsync(Api, ns) is null, TimeSpan.FromSeconds(30), "the facility is finalized and gone");
+        await Eventually.TrueAsync(async () => await FacilityKit.GetAsync(Api, ns) is null, TimeSpan.FromSeconds(90), "the facility is finalized and gone");
         await Eventually.TrueAsync(async () => !await FacilityKit.ExistsAsync(Api, "apps/v1", "Deployment", ns, names.Hub)
             && !await FacilityKit.ExistsAsync(Api, "apps/v1", "StatefulSet", ns, names.Schedd)
             && !await FacilityKit.ExistsAsync(Api, "v1", "Secret", ns, FacilitySecrets.IssuerKeysSecretName(FacilityKit.Name))

@@ -29,6 +29,8 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
     private const string UnmappedUser = "bob@example.org";
     private const string OriginFile = "/store/journey/events.txt";
     private const string OriginContent = "events of the journey";
+    /// <summary>The workshop password of the dummy login (in a Secret the admin makes).</summary>
+    private const string LoginPassword = "workshop-2026";
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
 
     /// <summary>Where the "site storage" of this test lives: made by the test as a site's storage would exist.</summary>
@@ -51,13 +53,22 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
         {
             // The admin's side: the site's origin data server, then the facility and its cache.
             await StartOriginAsync(client, ns, ct);
+            await client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+            {
+                Metadata = new V1ObjectMeta { Name = "journey-login" },
+                StringData = new Dictionary<string, string> { ["password"] = LoginPassword },
+            }, ns, cancellationToken: ct);
             await ApplyAsync<XCacheInstance>(api, CacheYaml(ns), ct);
             await ApplyAsync<AF>(api, FacilityYaml(ns, store), ct);
 
             // 1. Log in at the hub's public port (its configurable-http-proxy) and start the default profile.
             var hub = await WaitForHubAsync(node, ns, ct);
+            using (var intruder = new HubBrowser(hub))
+            {
+                (await intruder.LoginAsync("mallory@example.org", "guess", ct)).Should().NotBeNull("a wrong password is refused at the login page");
+            }
             using var alice = new HubBrowser(hub);
-            (await alice.LoginAsync(MappedUser, "any", ct)).Should().BeNull("the dummy login admits the user");
+            (await alice.LoginAsync(MappedUser, LoginPassword, ct)).Should().BeNull("the login admits the user");
             (await alice.ProfilesAsync(ct)).Should().Contain("default");
             await alice.SpawnAsync("default", ct);
 
@@ -107,7 +118,7 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
             // A second user the store mapping does not know. First a profile the facility does not offer (a stale
             // bookmark, a hand-made form): the hub shows the reason from the session's condition, and nothing is left.
             using var bob = new HubBrowser(hub);
-            (await bob.LoginAsync(UnmappedUser, "any", ct)).Should().BeNull();
+            (await bob.LoginAsync(UnmappedUser, LoginPassword, ct)).Should().BeNull();
             var refused = await SpawnFailureAsync(bob, UnmappedUser, "no-such-profile", ct);
             refused.Should().Contain("unknown profile 'no-such-profile'");
             await Eventually.TrueAsync(async () => await ReadSessionAsync(client, ns, SessionNames.ForUser(UnmappedUser), ct) is null,
@@ -344,7 +355,7 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
           domain: journey.example.org
           hub:
             enabled: true
-            authentication: {'{'}type: dummy{'}'}
+            authentication: {'{'}type: dummy, dummyPasswordSecretRef: {'{'}name: journey-login, key: password{'}'}{'}'}
             profiles:
               - {'{'}name: default, displayName: Default, image: coffeateam/coffea-casa-analysis:latest, cores: "1", memory: 2Gi, default: true{'}'}
               - {'{'}name: large, displayName: Large, image: coffeateam/coffea-casa-analysis:latest, cores: "2", memory: 4Gi{'}'}
