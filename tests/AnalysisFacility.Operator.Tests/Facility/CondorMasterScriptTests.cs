@@ -40,8 +40,11 @@ public sealed class CondorMasterScriptTests : IDisposable
             await Task.Delay(TimeSpan.FromSeconds(2.5));
             Lines(log).Should().NotContain("reconfig", "the map has not changed");
 
-            // The kubelet swaps the file in when the ConfigMap changes.
-            await File.WriteAllTextAsync(map, "SCITOKENS /^issuer,alice$/ alice@af\nSCITOKENS /^issuer,bob$/ bob@af\n");
+            // The kubelet swaps the file in atomically when the ConfigMap changes (a rename, never a truncate-and-write,
+            // which the script could see half-written and count as two changes).
+            var next = map + ".next";
+            await File.WriteAllTextAsync(next, "SCITOKENS /^issuer,alice$/ alice@af\nSCITOKENS /^issuer,bob$/ bob@af\n");
+            File.Move(next, map, overwrite: true);
             await WaitForAsync(() => Lines(log).Count(l => l == "reconfig") == 1);
 
             Process.Start("kill", ["-TERM", script.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
