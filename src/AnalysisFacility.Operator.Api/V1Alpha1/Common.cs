@@ -64,7 +64,7 @@ public class ResourceStatus
     [Doc("The most recent metadata.generation the controller has acted on.")]
     public long? ObservedGeneration { get; set; }
 
-    [Doc("A one-word summary derived from the conditions on every reconcile (Pending, Progressing, Ready, Failed, Terminating).")]
+    [Doc("A one-word summary derived from the conditions on every reconcile (Pending, Progressing, Ready, Failed).")]
     public string? Phase { get; set; }
 
     [Doc("Current conditions. Ready is True when everything the resource describes is running.")]

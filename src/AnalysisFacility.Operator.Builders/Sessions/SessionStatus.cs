@@ -21,8 +21,6 @@ public sealed record SessionObservation
     public string? DaskSchedulerAddress { get; init; }
     /// <summary>The bounds of the session's Dask cluster (null without one); a cap by the facility is reported.</summary>
     public SessionDaskLimits? DaskLimits { get; init; }
-    /// <summary>The session is being deleted.</summary>
-    public bool Deleting { get; init; }
     /// <summary>
     /// Why the running server does not have the current configuration (a facility change that waits for the next
     /// start rather than killing a running notebook); null when it does.
@@ -50,7 +48,6 @@ public static class SessionConditions
     public const string PhaseProgressing = "Progressing";
     public const string PhaseReady = "Ready";
     public const string PhaseFailed = "Failed";
-    public const string PhaseTerminating = "Terminating";
 
     /// <summary>
     /// The status a session should have given what was observed. Pure: <paramref name="now"/> is only used as
@@ -118,12 +115,8 @@ public static class SessionConditions
         foreach (var service in observation.Services) Make(service.Type, service.Status, service.Reason, service.Message);
 
         string phase;
-        if (observation.Deleting)
-        {
-            Make(Ready, false, "Terminating", "The session is being deleted.");
-            phase = PhaseTerminating;
-        }
-        else if (observation.Errors.Count > 0)
+        // No "Terminating": a session has no finalizer, so a deleted one is gone and never reconciled again.
+        if (observation.Errors.Count > 0)
         {
             Make(Ready, false, "InvalidSpec", string.Join(" ", observation.Errors));
             phase = PhaseFailed;

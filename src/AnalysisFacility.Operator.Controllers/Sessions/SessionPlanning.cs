@@ -37,7 +37,6 @@ public sealed record SessionPlan(SessionBuildResult Build, string? StoreName, st
 public static class SessionPlanning
 {
     public const string TokenRequestAnnotation = "analysisfacility.io/token-request";
-    public const string PodSpecHashAnnotation = Applier.HashAnnotation;
 
     /// <summary>Name of the session's DaskCluster.</summary>
     public static string DaskClusterName(string sessionName) => Names.Object(sessionName, "dask");
@@ -167,13 +166,6 @@ public static class SessionPlanning
             return new StoredToken(null, null, null, requestHash);
         }
     }
-
-    /// <summary>A new token is needed: none, half its life gone (see TokenLifetimes), other request, or its key no longer published.</summary>
-    public static bool NeedsNewToken(StoredToken stored, string requestHash, IReadOnlyCollection<string> publishedKeyIds, DateTimeOffset now) =>
-        !stored.Present
-        || stored.RequestHash != requestHash
-        || stored.KeyId is null || !publishedKeyIds.Contains(stored.KeyId)
-        || TokenLifetimes.NeedsRefresh(now, stored.IssuedAt, stored.ExpiresAt);
 
     /// <summary>When the session must be stopped: spec.ttl and the facility's culling maxAge (when enabled and &gt; 0), the earlier.</summary>
     public static DateTimeOffset? CullDeadline(UserSession session, AF facility)

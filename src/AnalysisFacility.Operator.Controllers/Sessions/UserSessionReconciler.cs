@@ -159,11 +159,13 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         var request = SessionPlanning.TokenRequestFor(session, plan.TokenStoreName);
         var requestHash = SessionPlanning.RequestHash(request, settings);
         var published = ring.PublishedKeys.Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
-        if (!SessionPlanning.NeedsNewToken(stored, requestHash, published, now))
+        var renewal = TokenRenewalPolicy.Decide(stored, requestHash, published, now);
+        if (!renewal.Renew)
         {
             return new TokenOutcome(stored, ReconcileResult.After(Until(TokenLifetimes.NextRefreshAt(stored.IssuedAt!.Value, stored.ExpiresAt!.Value), now)), null);
         }
 
+        log.Debug("New token for {Session}: {Reason}", ObjectKey.Of(session).ToString(), renewal.Reason);
         var minted = TokenMinter.Mint(settings, ring, request, now);
         if (!minted.Succeeded)
         {

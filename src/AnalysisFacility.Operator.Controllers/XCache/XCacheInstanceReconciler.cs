@@ -217,7 +217,7 @@ internal sealed class XCacheInstanceReconciler(
         var stored = await Sessions.StoredTokens.ReadAsync(secrets, manager.Api, ns, secretName, cancellationToken);
         var requestHash = Sessions.SessionPlanning.RequestHash(request, settings);
         var published = ring.PublishedKeys.Select(k => k.KeyId).ToHashSet(StringComparer.Ordinal);
-        if (!Sessions.SessionPlanning.NeedsNewToken(stored, requestHash, published, now))
+        if (!Sessions.TokenRenewalPolicy.Decide(stored, requestHash, published, now).Renew)
         {
             return Issued(secretName, stored.ExpiresAt!.Value, TokenLifetimes.NextRefreshAt(stored.IssuedAt!.Value, stored.ExpiresAt.Value) - now);
         }

@@ -29,7 +29,12 @@ public sealed class CondorMasterScriptTests : IDisposable
             """);
         File.SetUnixFileMode(master, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        // SIGHUP back to its default: a test run started under nohup passes SIGHUP on ignored, and a shell cannot trap a
+        // signal ignored at its start, so the stand-in master would never see the reconfig (a pod's container starts
+        // with default dispositions).
+        var info = new ProcessStartInfo("env") { UseShellExecute = false };
+        info.ArgumentList.Add("--default-signal=HUP");
+        info.ArgumentList.Add("/bin/sh");
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add(HTCondorBuilder.MasterScript(map, checkSeconds: 1));
         info.Environment["PATH"] = _dir + ":" + Environment.GetEnvironmentVariable("PATH");
@@ -63,11 +68,10 @@ public sealed class CondorMasterScriptTests : IDisposable
 
     private static async Task WaitForAsync(Func<bool> condition)
     {
-        // Patience, not a timing goal: the script polls on its own interval, and a loaded 2-core CI machine is slow.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(45);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in 45 s");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in 15 s");
             await Task.Delay(100);
         }
     }

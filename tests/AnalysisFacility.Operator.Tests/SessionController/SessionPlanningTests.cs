@@ -201,14 +201,14 @@ public class SessionPlanningTests
         var published = ring.PublishedKeys.Select(k => k.KeyId).ToList();
 
         // 15 min lifetime: refresh due 2 min after minting (13 min left; TokenLifetimes' rule).
-        SessionPlanning.NeedsNewToken(stored, hash, published, Now.AddMinutes(1)).Should().BeFalse();
-        SessionPlanning.NeedsNewToken(stored, hash, published, Now.AddMinutes(2)).Should().BeTrue();
+        TokenRenewalPolicy.Decide(stored, hash, published, Now.AddMinutes(1)).Should().Be(TokenRenewal.Keep);
+        TokenRenewalPolicy.Decide(stored, hash, published, Now.AddMinutes(2)).Reason.Should().Be("RefreshDue");
         token.NextRefreshAt.Should().Be(Now.AddMinutes(2));
         // Other request (groups changed), retired key, no token: a new one at once.
         var other = SessionPlanning.RequestHash(request with { Groups = ["/cms", "/cms/higgs"] }, settings);
-        SessionPlanning.NeedsNewToken(stored, other, published, Now).Should().BeTrue();
-        SessionPlanning.NeedsNewToken(stored, hash, ["another-kid"], Now).Should().BeTrue();
-        SessionPlanning.NeedsNewToken(SessionPlanning.ReadStoredToken(null), hash, published, Now).Should().BeTrue();
+        TokenRenewalPolicy.Decide(stored, other, published, Now).Reason.Should().Be("RequestChanged");
+        TokenRenewalPolicy.Decide(stored, hash, ["another-kid"], Now).Reason.Should().Be("KeyRetired");
+        TokenRenewalPolicy.Decide(SessionPlanning.ReadStoredToken(null), hash, published, Now).Reason.Should().Be("NoToken");
         SessionPlanning.ReadStoredToken(new V1Secret { Data = new Dictionary<string, byte[]> { ["token"] = Encoding.ASCII.GetBytes("garbage") } })
             .Present.Should().BeFalse();
     }

@@ -127,14 +127,6 @@ public class SessionStatusTests
     }
 
     [Fact]
-    public void Deleting_session_is_terminating()
-    {
-        var status = SessionConditions.Derive(new SessionObservation { Deleting = true, TokenSecretPresent = true, Pod = Pod("Running", true) }, null, T0);
-        status.Phase.Should().Be("Terminating");
-        StatusOf(status, "Ready").Should().Be("False");
-    }
-
-    [Fact]
     public void Unchanged_conditions_keep_their_transition_time()
     {
         var observation = new SessionObservation { TokenSecretPresent = true, Store = OwnStore, Pod = Pod("Running", false) };
