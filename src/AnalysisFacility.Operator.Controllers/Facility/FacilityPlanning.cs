@@ -8,63 +8,6 @@ using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Facility;
 
-/// <summary>Labels the facility controller adds to everything it makes, so it can find (and prune) exactly its own objects.</summary>
-public static class FacilityLabels
-{
-    /// <summary>Which facility component (hub, htcondor, ..., tokens) an object belongs to. Only this controller sets it:
-    /// session objects also carry <see cref="Labels.Facility"/>, so that label alone must never drive pruning.</summary>
-    public const string Component = "analysisfacility.io/facility-component";
-
-    /// <summary>Namespace of the owning facility; needed on cluster-scoped objects (the store PV), set on all for uniformity.</summary>
-    public const string FacilityNamespace = "analysisfacility.io/facility-namespace";
-
-    /// <summary>Pseudo-component of the issuer key ring and CA Secrets.</summary>
-    public const string TokensComponent = "tokens";
-
-    public static bool BelongsTo(IKubernetesObject<V1ObjectMeta> obj, string @namespace, string facility)
-    {
-        var labels = obj.Metadata.Labels;
-        return labels is not null
-            && labels.TryGetValue(Component, out _)
-            && labels.TryGetValue(Labels.Facility, out var f) && f == facility
-            && labels.TryGetValue(FacilityNamespace, out var ns) && ns == @namespace;
-    }
-}
-
-/// <summary>An object of a facility as seen in the caches, reduced to what pruning needs.</summary>
-public sealed record ObservedObject(string ApiVersion, string Kind, string? Namespace, string Name, string? Component, bool Retained)
-{
-    public static ObservedObject Of(IKubernetesObject<V1ObjectMeta> obj) => new(obj.ApiVersion, obj.Kind, obj.Metadata.NamespaceProperty,
-        obj.Metadata.Name, obj.Metadata.Labels?.TryGetValue(FacilityLabels.Component, out var c) == true ? c : null, DataRetention.IsRetained(obj));
-}
-
-/// <summary>Observed readiness of one workload (Deployment, StatefulSet or DaemonSet).</summary>
-public sealed record WorkloadState(bool Exists, int Desired, int Ready, bool Current)
-{
-    public static readonly WorkloadState Missing = new(false, 0, 0, false);
-
-    public bool IsReady => Exists && Current && Ready >= Desired;
-
-    /// <summary>Reads a cached workload; <see cref="Current"/> means its controller has seen the latest spec and rolled it out.</summary>
-    public static WorkloadState Of(IKubernetesObject<V1ObjectMeta>? obj) => obj switch
-    {
-        V1Deployment d => new(true, d.Spec?.Replicas ?? 1, d.Status?.ReadyReplicas ?? 0,
-            (d.Status?.ObservedGeneration ?? 0) >= (d.Metadata.Generation ?? 0) && (d.Status?.UpdatedReplicas ?? 0) >= (d.Spec?.Replicas ?? 1)),
-        V1StatefulSet s => new(true, s.Spec?.Replicas ?? 1, s.Status?.ReadyReplicas ?? 0,
-            (s.Status?.ObservedGeneration ?? 0) >= (s.Metadata.Generation ?? 0)),
-        V1DaemonSet ds => new(true, ds.Status?.DesiredNumberScheduled ?? 0, ds.Status?.NumberReady ?? 0,
-            (ds.Status?.ObservedGeneration ?? 0) >= (ds.Metadata.Generation ?? 0)
-            && (ds.Status?.UpdatedNumberScheduled ?? 0) >= (ds.Status?.DesiredNumberScheduled ?? 0)),
-        _ => Missing,
-    };
-}
-
-/// <summary>Outcome of the issuer part of a reconcile, for status.</summary>
-public sealed record IssuerOutcome(bool? Ready, string Reason, string Message, IReadOnlyList<string> PublishedKeyIds, string? ActiveKeyId)
-{
-    public static IssuerOutcome Invalid(IReadOnlyList<string> errors) => new(false, FacilityPlanning.InvalidSpecReason, string.Join("; ", errors), [], null);
-}
-
 /// <summary>
 /// The pure planning code shared by the reconciler and `render`: context, desired objects per component,
 /// which observed objects to prune, and the status derived from what is observed.
