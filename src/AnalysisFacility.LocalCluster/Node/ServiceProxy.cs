@@ -49,7 +49,7 @@ public sealed class ServiceProxy : IAsyncDisposable
                 // the kernel refuses the connection (ECONNREFUSED), as kube-proxy's REJECT rule does. Accepting and
                 // then closing would look like a broken server to clients (Dask's TLS handshake fails fatally
                 // instead of retrying until the scheduler is ready).
-                if (PickEndpoint(name, port.Name) is null) continue;
+                if (ReadyEndpoints(name, port.Name).Count == 0) continue;
                 wanted[$"{ip}:{port.Port}"] = (ip, port, name);
             }
         }
@@ -91,8 +91,16 @@ public sealed class ServiceProxy : IAsyncDisposable
 
     private IPEndPoint? PickEndpoint(string service, string? portName)
     {
-        if (service == "default/kubernetes" && _apiServer is not null) return _apiServer;
-        if (!_endpoints.TryGetValue(service, out var endpoints)) return null;
+        var candidates = ReadyEndpoints(service, portName);
+        if (candidates.Count == 0) return null;
+        lock (_random) return candidates[_random.Next(candidates.Count)];
+    }
+
+    /// <summary>Where a Service port forwards to: its ready endpoints' addresses at the endpoint port.</summary>
+    private List<IPEndPoint> ReadyEndpoints(string service, string? portName)
+    {
+        if (service == "default/kubernetes" && _apiServer is not null) return [_apiServer];
+        if (!_endpoints.TryGetValue(service, out var endpoints)) return [];
         var candidates = new List<IPEndPoint>();
         foreach (var subset in endpoints.Subsets ?? [])
         {
@@ -100,8 +108,7 @@ public sealed class ServiceProxy : IAsyncDisposable
             if (port is null || port.Protocol is not (null or "TCP")) continue;
             foreach (var address in subset.Addresses ?? []) candidates.Add(new IPEndPoint(IPAddress.Parse(address.Ip), port.Port));
         }
-        if (candidates.Count == 0) return null;
-        lock (_random) return candidates[_random.Next(candidates.Count)];
+        return candidates;
     }
 
     public async ValueTask DisposeAsync()

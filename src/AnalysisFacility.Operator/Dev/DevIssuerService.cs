@@ -13,17 +13,14 @@ namespace AnalysisFacility.Operator.Dev;
 /// </summary>
 public static class DevIssuerService
 {
-    /// <summary>The chart's Service port of the issuer.</summary>
-    public const int Port = 8443;
-
     public static async Task ApplyAsync(KubernetesApi api, OperatorSettings settings, IPAddress address, int port, CancellationToken ct)
     {
         var meta = new JsonObject { ["name"] = settings.IssuerServiceName, ["namespace"] = settings.OperatorNamespace };
         var service = new JsonObject
         {
             ["apiVersion"] = "v1", ["kind"] = "Service", ["metadata"] = meta.DeepClone(),
-            // The chart's Service port (8443 -> the issuer's HTTPS port).
-            ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["name"] = "https", ["protocol"] = "TCP", ["port"] = Port, ["targetPort"] = port }) },
+            // The chart's Service port (the settings' issuer Service port -> the issuer's HTTPS port).
+            ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["name"] = "https", ["protocol"] = "TCP", ["port"] = settings.IssuerServicePort, ["targetPort"] = port }) },
         };
         var endpoints = new JsonObject
         {

@@ -30,6 +30,9 @@ public sealed class LocalFacilityOperator : IAsyncDisposable
     /// <summary>The operator's namespace in the local cluster (the issuer Service lives there).</summary>
     public const string Namespace = "default";
 
+    /// <summary>The operator's settings here: its namespace, and the issuer Service pods reach it through.</summary>
+    public static OperatorSettings Settings { get; } = new() { OperatorNamespace = Namespace };
+
     public OperatorHost Host { get; }
     public KubernetesApi Api { get; }
     public Task Completion => _run;
@@ -40,7 +43,7 @@ public sealed class LocalFacilityOperator : IAsyncDisposable
         var node = cluster?.Node;
         return new OperatorHostOptions
         {
-            Settings = new OperatorSettings { OperatorNamespace = Namespace },
+            Settings = Settings,
             // With a node, the operator listens on the node's bridge address too, so pods reach its issuer.
             ListenAddress = node is null ? IPAddress.Loopback : IPAddress.Any, HttpPort = 0, IssuerPort = 0,
             IssuerAddresses = node is null ? [] : [node.Address],
@@ -80,7 +83,7 @@ public sealed class LocalFacilityOperator : IAsyncDisposable
 
     /// <summary>The URL pods use for the issuer of a facility: the operator's issuer Service (its certificate names it).</summary>
     public static string IssuerUrl(string facilityName) =>
-        $"https://{new OperatorSettings { OperatorNamespace = Namespace }.IssuerServiceHost}:{DevIssuerService.Port}/{facilityName}";
+        $"https://{Settings.IssuerServiceHost}:{Settings.IssuerServicePort}/{facilityName}";
 
     public async ValueTask DisposeAsync()
     {
