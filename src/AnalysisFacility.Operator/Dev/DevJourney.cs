@@ -38,8 +38,7 @@ public sealed record DevJourney(string Namespace, string Facility, string User)
         try
         {
             if (await browser.LoginAsync(User, "dev", ct) is { } refused) return (false, $"Login as {User} refused: {refused}");
-            var profiles = await browser.ProfilesAsync(ct);
-            await browser.SpawnAsync(profiles.FirstOrDefault() ?? "", ct);
+            await browser.SpawnAsync(await browser.DefaultProfileAsync(ct), ct);
             var api = await browser.WaitForServerAsync(User, timeout, ct);
             return (true, $"Logged in as {User} at {hub}hub/login and started the default profile: the notebook server answers at {hub}user/{User}/api ({api.Trim()}).");
         }

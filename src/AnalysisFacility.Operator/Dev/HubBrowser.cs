@@ -46,6 +46,13 @@ public sealed partial class HubBrowser : IDisposable
         return [.. ProfileOption().Matches(page.Body).Select(m => m.Groups[1].Value)];
     }
 
+    /// <summary>The profile the spawn form preselects (the facility's default), else its first; empty without a form.</summary>
+    public async Task<string> DefaultProfileAsync(CancellationToken ct)
+    {
+        var options = ProfileOption().Matches((await GetAsync("hub/spawn", ct)).Body);
+        return (options.FirstOrDefault(m => m.Groups[2].Success) ?? options.FirstOrDefault())?.Groups[1].Value ?? "";
+    }
+
     /// <summary>Submits the spawn form with a profile; the hub answers with a redirect (pending, or the server).</summary>
     public async Task<string> SpawnAsync(string profile, CancellationToken ct)
     {
@@ -126,7 +133,7 @@ public sealed partial class HubBrowser : IDisposable
     [GeneratedRegex("name=\"_xsrf\"\\s+value=\"([^\"]*)\"")]
     private static partial Regex XsrfField();
 
-    [GeneratedRegex("<option value=\"([^\"]+)\"")]
+    [GeneratedRegex("<option value=\"([^\"]+)\"( selected)?")]
     private static partial Regex ProfileOption();
 
     [GeneratedRegex("class=\"login_error\">([^<]*)<")]

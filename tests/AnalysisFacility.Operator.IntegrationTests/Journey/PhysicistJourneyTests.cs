@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using AnalysisFacility.LocalCluster.Node;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Sessions;
 using AnalysisFacility.Operator.Dev;
@@ -45,7 +46,7 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
         var client = fixture.Client;
         var node = cluster.Node;
         var ns = await fixture.CreateNamespaceAsync("journey");
-        var store = PrepareSiteStorage(node.Slot.Index, ns);
+        var store = await PrepareSiteStorageAsync(node.Slot.Index, ns);
         var log = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Console().CreateLogger();
         await using var facilityOperator = await LocalFacilityOperator.StartAsync(cluster.Plane.AdminConfiguration(), cluster, log, ct);
         var api = facilityOperator.Api;
@@ -69,7 +70,8 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
             }
             using var alice = new HubBrowser(hub);
             (await alice.LoginAsync(MappedUser, LoginPassword, ct)).Should().BeNull("the login admits the user");
-            (await alice.ProfilesAsync(ct)).Should().Contain("default");
+            (await alice.ProfilesAsync(ct)).Should().Equal("default", "large");
+            (await alice.DefaultProfileAsync(ct)).Should().Be("default", "the form preselects the facility's default profile");
             await alice.SpawnAsync("default", ct);
 
             // 2-3. The hub's spawner made the UserSession; the notebook answers through the proxy with the user's cookie.
@@ -162,7 +164,7 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
         {
             await client.CoreV1.DeleteNamespaceAsync(ns, cancellationToken: CancellationToken.None);
             await Eventually.TrueAsync(async () => (await client.CoreV1.ListNamespacedPodAsync(ns)).Items.Count == 0, TimeSpan.FromMinutes(2), "journey pods gone");
-            RemoveSiteStorage(store);
+            await RemoveSiteStorageAsync(store);
         }
     }
 
@@ -187,34 +189,23 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
     /// The site's storage this test's facility maps, under the node slot this run holds (so a run in another checkout
     /// is never touched), cleared of anything an earlier crashed run of the slot left: its mounts first.
     /// </summary>
-    private static SiteStorage PrepareSiteStorage(int slot, string ns)
+    private static async Task<SiteStorage> PrepareSiteStorageAsync(int slot, string ns)
     {
         var slotRoot = Path.Combine(StoreRoot, $"slot-{slot}");
-        UnmountUnder(slotRoot);
-        if (!MountsUnder(slotRoot).Any() && Directory.Exists(slotRoot)) Directory.Delete(slotRoot, recursive: true);
+        await RemoveUnmountedAsync(slotRoot);
         var root = Path.Combine(slotRoot, ns);
         var storage = new SiteStorage(root, Path.Combine(root, "source"), Path.Combine(root, "target"));
         Directory.CreateDirectory(storage.Source);
         return storage;
     }
 
-    private static void RemoveSiteStorage(SiteStorage storage)
-    {
-        UnmountUnder(storage.Root);
-        // Never delete through a live mount: only once nothing is mounted below the root.
-        if (!MountsUnder(storage.Root).Any() && Directory.Exists(storage.Root)) Directory.Delete(storage.Root, recursive: true);
-    }
+    private static Task RemoveSiteStorageAsync(SiteStorage storage) => RemoveUnmountedAsync(storage.Root);
 
-    private static IEnumerable<string> MountsUnder(string root) =>
-        File.ReadAllLines("/proc/mounts").Select(l => l.Split(' ')[1]).Where(m => m == root || m.StartsWith(root + "/", StringComparison.Ordinal));
-
-    private static void UnmountUnder(string root)
+    /// <summary>Unmounts what is mounted below <paramref name="root"/> (the node's own lookup), then removes it, never through a live mount.</summary>
+    private static async Task RemoveUnmountedAsync(string root)
     {
-        foreach (var mount in MountsUnder(root).OrderByDescending(m => m.Length).ToList())
-        {
-            using var umount = System.Diagnostics.Process.Start("umount", ["-l", mount]);
-            umount.WaitForExit();
-        }
+        foreach (var mount in NodeSlot.MountsUnder(root).Reverse()) await HostCommands.TryRunAsync("umount", ["-R", "-l", mount]);
+        if (!NodeSlot.MountsUnder(root).Any() && Directory.Exists(root)) Directory.Delete(root, recursive: true);
     }
 
     /// <summary>A command in the notebook container, as `kubectl exec` runs it; its output, failing on a non-zero exit.</summary>
