@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using AnalysisFacility.Operator.Api;
 using AnalysisFacility.Operator.Cli;
 using AnalysisFacility.Operator.Runtime.Schema;
@@ -8,10 +9,8 @@ try
     return line.Command switch
     {
         "run" => await RunCommand.RunAsync(line),
-        "crds" => Crds(line),
+        "crds" or "dev" or "bench" => DevTools.Available ? await DevelopAsync(line) : DevTools.Unavailable(line.Command),
         "render" => await RenderCommand.RunAsync(line),
-        "dev" => await DevCommand.RunAsync(line),
-        "bench" => await BenchCommand.RunAsync(line),
         _ => Help(),
     };
 }
@@ -21,6 +20,16 @@ catch (Exception e) when (e is ArgumentException or YamlDotNet.Core.YamlExceptio
     return 2;
 }
 
+[UnconditionalSuppressMessage("Trimming", "IL2026", Justification = DevTools.Justification)]
+[UnconditionalSuppressMessage("AOT", "IL3050", Justification = DevTools.Justification)]
+static async Task<int> DevelopAsync(CommandLine line) => line.Command switch
+{
+    "crds" => Crds(line),
+    "dev" => await DevCommand.RunAsync(line),
+    _ => await BenchCommand.RunAsync(line),
+};
+
+[RequiresUnreferencedCode(CrdGenerator.Reflection), RequiresDynamicCode(CrdGenerator.Reflection)]
 static int Crds(CommandLine line)
 {
     if (line.Get("docs") is { } docs)

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using AnalysisFacility.Operator.Runtime.Client;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -20,7 +21,7 @@ internal static class Python
     };
 
     /// <summary>A double-quoted Python string; JSON string escapes are valid Python escapes.</summary>
-    public static string Str(string value) => JsonSerializer.Serialize(value);
+    public static string Str(string value) => JsonSerializer.Serialize(value, RuntimeJsonContext.Default.String);
 
     public static string Set(IEnumerable<string> values) => "set(" + Literal(values.ToList()) + ")";
 

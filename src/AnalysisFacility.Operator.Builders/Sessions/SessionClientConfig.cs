@@ -1,6 +1,6 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Dask;
-using YamlDotNet.Serialization;
+using AnalysisFacility.Operator.Runtime.Client;
 
 namespace AnalysisFacility.Operator.Builders.Sessions;
 
@@ -145,9 +145,6 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
         return Serialize(document);
     }
 
-    // Built once: building a serializer costs more than using it (WithQuotingNecessaryStrings compiles regular
-    // expressions each time), and it was the largest CPU cost of a session reconcile. Immutable once built.
-    private static readonly ISerializer Yaml = new SerializerBuilder().WithQuotingNecessaryStrings().Build();
-
-    private static string Serialize(object document) => Yaml.Serialize(document);
+    // No serializer object: PlainYaml emits the tree directly (the regular expression it quotes with is compiled at build time).
+    private static string Serialize(object document) => PlainYaml.Serialize(document);
 }

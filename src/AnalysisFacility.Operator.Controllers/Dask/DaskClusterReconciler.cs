@@ -280,7 +280,7 @@ internal sealed class DaskClusterReconciler(
         }
         // No informer for a third-party kind: compare with the live object like the Applier compares with its cache.
         Applier.SetControllerReference(route, cluster);
-        var desired = Applier.ToJson(route);
+        var desired = manager.Api.ToNode(route);
         var annotations = desired["metadata"]!.AsObject()["annotations"] as JsonObject ?? new JsonObject();
         annotations[Applier.HashAnnotation] = Applier.Hash(desired);
         desired["metadata"]!.AsObject()["annotations"] = annotations;

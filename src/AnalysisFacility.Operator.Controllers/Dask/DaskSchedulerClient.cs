@@ -14,7 +14,7 @@ public sealed class DaskSchedulerException(string message, Exception? inner = nu
 /// Client of the Dask scheduler's HTTP API (distributed.http.scheduler.api, served on the dashboard port under /api/v1).
 /// One instance serves every cluster: each call names the cluster's API base, e.g. http://x-scheduler.ns.svc.cluster.local:8787/api/v1.
 /// </summary>
-public sealed class DaskSchedulerClient(HttpClient http)
+public sealed partial class DaskSchedulerClient(HttpClient http)
 {
     /// <summary>GET adaptive_target: how many workers the scheduler wants for its current load ({"workers": n}).</summary>
     public async Task<int> GetAdaptiveTargetAsync(Uri apiBase, CancellationToken cancellationToken)
@@ -54,7 +54,7 @@ public sealed class DaskSchedulerClient(HttpClient http)
 
     private async Task<IReadOnlyList<DaskWorkerInfo>> RetireAsync(Uri apiBase, JsonObjectBody request, CancellationToken cancellationToken)
     {
-        var response = await SendAsync(HttpMethod.Post, apiBase, "retire_workers", JsonContent.Create(request), cancellationToken);
+        var response = await SendAsync(HttpMethod.Post, apiBase, "retire_workers", JsonContent.Create(request, WireJson.Default.JsonObjectBody), cancellationToken);
         // The answer maps each retired worker's address to its identity (which carries its name).
         var body = Deserialize<Dictionary<string, JsonElement>>(response, "retire_workers");
         return body.Select(pair => new DaskWorkerInfo(pair.Key,
@@ -92,7 +92,7 @@ public sealed class DaskSchedulerClient(HttpClient http)
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(text) ?? throw new DaskSchedulerException($"{endpoint} answered an empty body.");
+            return (T?)JsonSerializer.Deserialize(text, WireJson.Default.GetTypeInfo(typeof(T))!) ?? throw new DaskSchedulerException($"{endpoint} answered an empty body.");
         }
         catch (JsonException e)
         {
@@ -128,4 +128,11 @@ public sealed class DaskSchedulerClient(HttpClient http)
         [JsonPropertyName("n"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? N { get; set; }
         [JsonPropertyName("workers"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Workers { get; set; }
     }
+
+    // The scheduler API's bodies, read and written without reflection (NativeAOT).
+    [JsonSerializable(typeof(AdaptiveTargetResponse))]
+    [JsonSerializable(typeof(GetWorkersResponse))]
+    [JsonSerializable(typeof(Dictionary<string, JsonElement>))]
+    [JsonSerializable(typeof(JsonObjectBody))]
+    private sealed partial class WireJson : JsonSerializerContext;
 }

@@ -121,13 +121,35 @@ public static class SessionPlanning
 
     public static string RequestHash(TokenRequest request, IssuerSettings settings)
     {
-        var text = JsonSerializer.Serialize(new
+        // The fields, names and order of the anonymous object this hash was first taken of (so an upgrade re-mints nothing),
+        // written without reflection.
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
         {
-            settings.Issuer, request.UserName, request.StoreName, request.Groups,
-            Audiences = settings.Audiences, settings.AllowAnyAudience, Scopes = settings.ScopesFor(request.StoreName, request.Groups),
-            Lifetime = settings.Lifetime.TotalSeconds,
-        });
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+            json.WriteStartObject();
+            json.WriteString("Issuer", settings.Issuer);
+            json.WriteString("UserName", request.UserName);
+            json.WriteString("StoreName", request.StoreName);
+            WriteStrings(json, "Groups", request.Groups);
+            WriteStrings(json, "Audiences", settings.Audiences);
+            json.WriteBoolean("AllowAnyAudience", settings.AllowAnyAudience);
+            WriteStrings(json, "Scopes", settings.ScopesFor(request.StoreName, request.Groups));
+            json.WriteNumber("Lifetime", settings.Lifetime.TotalSeconds);
+            json.WriteEndObject();
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan))[..16];
+    }
+
+    private static void WriteStrings(Utf8JsonWriter json, string name, IReadOnlyList<string>? values)
+    {
+        if (values is null)
+        {
+            json.WriteNull(name);
+            return;
+        }
+        json.WriteStartArray(name);
+        foreach (var value in values) json.WriteStringValue(value);
+        json.WriteEndArray();
     }
 
     /// <summary>The token Secret for a freshly minted token, with the request hash for later comparison.</summary>
@@ -184,6 +206,6 @@ public static class SessionPlanning
     }
 
     /// <summary>The hash the applier stores on an object for <paramref name="desired"/>: differs from the live pod's when its spec must change.</summary>
-    public static string AppliedHash(k8s.IKubernetesObject<V1ObjectMeta> desired) => Applier.Hash(desired);
+    public static string AppliedHash(k8s.IKubernetesObject<V1ObjectMeta> desired) => Applier.Hash(desired, ApiJson.Options);
 }
 

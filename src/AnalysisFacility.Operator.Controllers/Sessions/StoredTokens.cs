@@ -30,7 +30,7 @@ public static class StoredTokens
     /// <summary>Adds the digest of <paramref name="secret"/>'s data to its annotations (the annotations must exist).</summary>
     public static V1Secret WithDigest(V1Secret secret)
     {
-        secret.Metadata.Annotations[DigestAnnotation] = FieldDigest.OfField(secret, "data") ?? "";
+        secret.Metadata.Annotations[DigestAnnotation] = FieldDigest.OfField(secret, "data", ApiJson.Options) ?? "";
         return secret;
     }
 

@@ -48,9 +48,9 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
         CancellationToken cancellationToken)
     {
         if (owner is not null) SetControllerReference(desired, owner);
-        var type = api.Types.ForKind(desired.ApiVersion, desired.Kind);
+        var type = api.Types.For(desired.GetType());
         var key = ObjectKey.Of(desired);
-        var json = WithoutAppliedHash(desired);
+        var json = WithoutAppliedHash(desired, api.Json);
         var hash = HashOf(json);
 
         var cache = caches.Find(type);
@@ -64,14 +64,14 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
         if (Claims is { } rules)
         {
             var liveMetadata = cached is not null
-                ? ClientJson.ToNode(cached)["metadata"] as JsonObject
+                ? api.ToNode(cached)["metadata"] as JsonObject
                 : (await api.GetAsync(type, key.Namespace, key.Name, cancellationToken))?["metadata"] as JsonObject;
             var decision = ObjectClaim.Decide(liveMetadata, desired.Metadata.Labels as IReadOnlyDictionary<string, string>
                 ?? desired.Metadata.Labels?.ToDictionary(), owner?.Metadata.Uid, rules);
             if (!decision.Allowed) throw new NameInUseException(desired.Kind, key.Namespace, key.Name, decision.Holder!);
         }
 
-        var live = await api.ApplyUtf8Async(type, key.Namespace, key.Name, WithAppliedHash(desired, hash), fieldManager, force: true, cancellationToken);
+        var live = await api.ApplyUtf8Async(type, key.Namespace, key.Name, WithAppliedHash(desired, hash, api.Json), fieldManager, force: true, cancellationToken);
         log.Debug("Applied {Kind} {Key}", desired.Kind, key.ToString());
         // The answer to our forced apply is the server's version of what we just set (defaulted and normalised by it): it
         // is taken as matching, without a field comparison. A later edit by anyone is a new version, compared again.
@@ -89,7 +89,7 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
         if (AppliedHashOf(cached) is not { } cachedHash || cachedHash != hash) return false;
         if (_verified.TryGetValue(cached, out var verified) && verified == hash) return true;
         using var desiredDocument = JsonDocument.Parse(desiredJson);
-        using var liveDocument = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(cached, cached.GetType(), ClientJson.Options));
+        using var liveDocument = JsonDocument.Parse(ClientJson.ToUtf8(cached, api.Json));
         if (!IsSubset(desiredDocument.RootElement, liveDocument.RootElement, cache.Omit?.JsonName, cache.OmittedDigest(cached))) return false;
         _verified.AddOrUpdate(cached, cachedHash);
         return true;
@@ -99,10 +99,10 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
         obj.Metadata.Annotations?.TryGetValue(HashAnnotation, out var hash) == true ? hash : null;
 
     /// <summary>The object as UTF-8 JSON (KubernetesClient's encoding) without its applied-hash annotation; the object is not changed.</summary>
-    private static byte[] WithoutAppliedHash(IKubernetesObject<V1ObjectMeta> obj) =>
+    private static byte[] WithoutAppliedHash(IKubernetesObject<V1ObjectMeta> obj, JsonSerializerOptions json) =>
         obj.Metadata.Annotations?.ContainsKey(HashAnnotation) == true
-            ? WithoutAppliedHash(ToJson(obj)) // rare (desired objects do not carry it): through the JSON tree
-            : JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), ClientJson.Options);
+            ? WithoutAppliedHash(ClientJson.ToNode(obj, json)) // rare (desired objects do not carry it): through the JSON tree
+            : ClientJson.ToUtf8(obj, json);
 
     /// <summary>A JSON object as UTF-8 without its applied-hash annotation; the tree is not changed.</summary>
     private static byte[] WithoutAppliedHash(JsonObject json)
@@ -112,20 +112,20 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
             json = json.DeepClone().AsObject();
             json["metadata"]!["annotations"]!.AsObject().Remove(HashAnnotation);
         }
-        return JsonSerializer.SerializeToUtf8Bytes(json);
+        return ClientJson.ToUtf8(json);
     }
 
     /// <summary>The desired object as UTF-8 JSON with <paramref name="hash"/> as its applied-hash annotation. The desired
     /// object is the caller's, handed over for this apply (as its owner reference is): its annotations are set for the time
     /// of the serialisation and then put back.</summary>
-    private static byte[] WithAppliedHash(IKubernetesObject<V1ObjectMeta> desired, string hash)
+    private static byte[] WithAppliedHash(IKubernetesObject<V1ObjectMeta> desired, string hash, JsonSerializerOptions json)
     {
         var metadata = desired.Metadata;
         var original = metadata.Annotations;
         metadata.Annotations = new Dictionary<string, string>(original ?? new Dictionary<string, string>()) { [HashAnnotation] = hash };
         try
         {
-            return JsonSerializer.SerializeToUtf8Bytes(desired, desired.GetType(), ClientJson.Options);
+            return ClientJson.ToUtf8(desired, json);
         }
         finally
         {
@@ -163,7 +163,7 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
 
     /// <summary>Every value set in <paramref name="desired"/> equals the one in <paramref name="live"/> (empty values match absent ones).</summary>
     public static bool IsSubset(JsonNode? desired, JsonNode? live) =>
-        desired is null || IsSubset(JsonSerializer.SerializeToElement(desired), live is null ? default : JsonSerializer.SerializeToElement(live));
+        desired is null || IsSubset(ClientJson.ToElement(desired), live is null ? default : ClientJson.ToElement(live));
 
     /// <summary>
     /// <see cref="IsSubset(JsonElement, JsonElement)"/> of two whole objects, where the cache left the top-level field
@@ -235,11 +235,9 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
     public static string Hash(JsonObject json) => HashOf(WithoutAppliedHash(json));
 
     /// <summary>The applied-hash of a typed object (its own annotation left out): the same as of its JSON form.</summary>
-    public static string Hash(IKubernetesObject<V1ObjectMeta> obj) => HashOf(WithoutAppliedHash(obj));
+    public static string Hash(IKubernetesObject<V1ObjectMeta> obj, JsonSerializerOptions json) => HashOf(WithoutAppliedHash(obj, json));
 
     private static string HashOf(ReadOnlySpan<byte> json) => Convert.ToHexStringLower(SHA256.HashData(json))[..16];
-
-    public static JsonObject ToJson(object obj) => ClientJson.ToNode(obj);
 
     // Kubernetes omits zero values (Go omitempty): initialDelaySeconds: 0, false flags and "" come back absent.
     private static bool IsEmpty(JsonElement element) => element.ValueKind switch

@@ -19,14 +19,14 @@ public sealed class CacheDecoder
 {
     private readonly JsonSerializerOptions _options;
 
+    /// <param name="json">The client's JSON settings (<see cref="KubernetesApi.Json"/>), copied.</param>
     /// <param name="internTableSize">Slots of the string table (rounded up to a power of two); 0 turns sharing off.</param>
-    public CacheDecoder(bool stripManagedFields = true, int internTableSize = 1 << 14)
+    public CacheDecoder(JsonSerializerOptions json, bool stripManagedFields = true, int internTableSize = 1 << 14)
     {
-        // A copy of KubernetesClient's options (its converters for dates, quantities, int-or-string).
-        _options = new JsonSerializerOptions(ClientJson.Options);
-        if (stripManagedFields) _options.TypeInfoResolver = ClientJson.Options.TypeInfoResolver!.WithAddedModifier(SkipManagedFields);
+        _options = new JsonSerializerOptions(json);
+        if (stripManagedFields) _options.TypeInfoResolver = json.TypeInfoResolver!.WithAddedModifier(SkipManagedFields);
         if (internTableSize > 0) _options.Converters.Insert(0, new SharedStringConverter(new StringTable(internTableSize)));
-        _options.MakeReadOnly(populateMissingResolver: true);
+        _options.MakeReadOnly();
     }
 
     public T Decode<T>(JsonElement json) => (T)json.Deserialize(_options.GetTypeInfo(typeof(T)))!;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
-using AnalysisFacility.Operator.Runtime.Client;
 
 namespace AnalysisFacility.Operator.Runtime.Cache;
 
@@ -22,16 +21,22 @@ public static class FieldDigest
         return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan))[..16];
     }
 
-    /// <summary>The digest of a typed value (as KubernetesClient serialises it); null for a null value.</summary>
-    public static string? Of(object? value) =>
-        value is null ? null : Of(JsonSerializer.SerializeToElement(value, value.GetType(), ClientJson.Options));
+    /// <summary>The digest of the value of a field (as <paramref name="json"/> writes it, <see cref="Client.KubernetesApi.Json"/>);
+    /// null for a null value.</summary>
+    public static string? Of(object? value, System.Text.Json.Serialization.Metadata.JsonPropertyInfo field, JsonSerializerOptions json) =>
+        // By the field's declared type (IDictionary<string, byte[]>), which the metadata knows, not the value's own.
+        value is null ? null : Of(JsonSerializer.SerializeToElement(value, json.GetTypeInfo(field.PropertyType)));
 
     /// <summary>The digest of the field <paramref name="jsonName"/> of a typed object; null when the field is not set.</summary>
-    public static string? OfField(object obj, string jsonName) => Of(Accessor(obj.GetType(), jsonName).Get!(obj));
+    public static string? OfField(object obj, string jsonName, JsonSerializerOptions json)
+    {
+        var field = Accessor(obj.GetType(), jsonName, json);
+        return Of(field.Get!(obj), field, json);
+    }
 
     /// <summary>The serializer's accessor of a field by its JSON name (KubernetesClient's names, e.g. "data").</summary>
-    internal static System.Text.Json.Serialization.Metadata.JsonPropertyInfo Accessor(Type type, string jsonName) =>
-        ClientJson.Options.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == jsonName && p.Get is not null && p.Set is not null)
+    internal static System.Text.Json.Serialization.Metadata.JsonPropertyInfo Accessor(Type type, string jsonName, JsonSerializerOptions json) =>
+        json.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == jsonName && p.Get is not null && p.Set is not null)
         ?? throw new ArgumentException($"{type.Name} has no settable field '{jsonName}'", nameof(jsonName));
 
     private static void WriteCanonical(Utf8JsonWriter writer, JsonElement value)

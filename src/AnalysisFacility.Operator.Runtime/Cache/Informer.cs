@@ -93,10 +93,10 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         _api = api;
         Type = type;
         _options = options;
-        _decoder = options.Decoder ?? new CacheDecoder();
+        _decoder = options.Decoder ?? new CacheDecoder(api.Json);
         _log = log.ForContext("Informer", type.ToString());
         _pendingNamespaces = Math.Max(1, options.Namespaces.Count);
-        _omittedField = options.Omit is { } omit ? FieldDigest.Accessor(typeof(T), omit.JsonName) : null;
+        _omittedField = options.Omit is { } omit ? FieldDigest.Accessor(typeof(T), omit.JsonName, api.Json) : null;
     }
 
     public ResourceType Type { get; }
@@ -399,7 +399,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         // A field reconciles do not need (a token): the decoded value is dropped before the object is cached or handed on.
         if (_omittedField is { } field && _options.Omit!.AppliesTo(obj.Metadata) && field.Get!(obj) is { } value)
         {
-            _omittedDigests.AddOrUpdate(obj, FieldDigest.Of(value)!);
+            _omittedDigests.AddOrUpdate(obj, FieldDigest.Of(value, field, _api.Json)!);
             field.Set!(obj, null);
         }
         return obj;

@@ -64,8 +64,11 @@ public sealed class KubernetesApi : IDisposable
     private readonly ApiCallCounter _counter;
     private readonly KubernetesClientConfiguration _configuration;
 
-    public KubernetesApi(KubernetesClientConfiguration configuration, ApiCallCounter? counter = null)
+    /// <param name="json">How typed objects are written and read (<see cref="ClientJson.Compose"/>): the program's custom
+    /// resource types beside the built-in models.</param>
+    public KubernetesApi(KubernetesClientConfiguration configuration, JsonSerializerOptions json, ApiCallCounter? counter = null)
     {
+        Json = json;
         _counter = counter ?? new ApiCallCounter();
         _configuration = configuration;
         // The default 100 s client timeout would cut long watches; every call here carries its own deadline instead.
@@ -77,6 +80,15 @@ public sealed class KubernetesApi : IDisposable
     public IKubernetes Typed => _kubernetes;
     public ResourceTypeRegistry Types { get; }
     public ApiCallCounter Calls => _counter;
+
+    /// <summary>The JSON settings of every typed object this client and the caches and appliers on it write and read.</summary>
+    public JsonSerializerOptions Json { get; }
+
+    /// <summary>The JSON tree of a typed object, as it is sent to the API server.</summary>
+    public JsonObject ToNode(object obj) => ClientJson.ToNode(obj, Json);
+
+    /// <summary>A JSON object of the API server, typed.</summary>
+    public T Decode<T>(JsonNode json) => ClientJson.Decode<T>(json, Json);
 
     /// <summary>Default deadline of a non-watch call.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
@@ -204,7 +216,7 @@ public sealed class KubernetesApi : IDisposable
     {
         var metadata = desired["metadata"]!.AsObject();
         var live = await ApplyUtf8Async(type, metadata["namespace"]?.GetValue<string>(), metadata["name"]!.GetValue<string>(),
-            JsonSerializer.SerializeToUtf8Bytes(desired), fieldManager, force, cancellationToken);
+            ClientJson.ToUtf8(desired), fieldManager, force, cancellationToken);
         return JsonNode.Parse(live)!.AsObject();
     }
 

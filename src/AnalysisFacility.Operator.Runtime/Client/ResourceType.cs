@@ -58,30 +58,27 @@ public sealed class ResourceTypeRegistry
     /// <summary>Registers a kind that has no CLR type (e.g. a third-party CRD handled as JSON).</summary>
     public void Register(ResourceType resourceType) => _byKind[(resourceType.ApiVersion, resourceType.Kind)] = resourceType;
 
-    /// <summary>Finds the resource type of an object by apiVersion and kind.</summary>
+    /// <summary>
+    /// Finds the resource type of an object by apiVersion and kind: a kind registered, or resolved from its CLR type before,
+    /// or one of the common built-in kinds (no assembly is searched: a trimmed, native operator keeps only the types it
+    /// uses). Use <see cref="For{T}"/> or <see cref="Register"/> for others.
+    /// </summary>
     public ResourceType ForKind(string apiVersion, string kind)
     {
         if (_byKind.TryGetValue((apiVersion, kind), out var known)) return known;
-        var group = apiVersion.Contains('/') ? apiVersion[..apiVersion.IndexOf('/')] : "";
-        var version = apiVersion.Contains('/') ? apiVersion[(apiVersion.IndexOf('/') + 1)..] : apiVersion;
-        var model = typeof(V1Pod).Assembly.GetTypes().FirstOrDefault(t =>
-            t.GetCustomAttribute<KubernetesEntityAttribute>() is { } e && e.Kind == kind && e.ApiVersion == version && (e.Group ?? "") == group)
-            // Custom resource types of loaded assemblies (the operator's own API).
-            ?? AppDomain.CurrentDomain.GetAssemblies().Where(a => !a.IsDynamic).SelectMany(SafeTypes).FirstOrDefault(t =>
-                t.GetCustomAttribute<CustomResourceAttribute>() is { } c && c.Kind == kind && c.Version == version && c.Group == group);
-        if (model is null) throw new ArgumentException($"unknown kind {apiVersion}/{kind}; register it first");
-        return For(model);
+        if (BuiltIn.TryGetValue((apiVersion, kind), out var model)) return For(model);
+        throw new ArgumentException($"unknown kind {apiVersion}/{kind}; register it first");
     }
 
-    private static IEnumerable<Type> SafeTypes(Assembly assembly)
+    private static readonly Dictionary<(string ApiVersion, string Kind), Type> BuiltIn = new[]
     {
-        try
-        {
-            return assembly.GetTypes();
-        }
-        catch (ReflectionTypeLoadException e)
-        {
-            return e.Types.OfType<Type>();
-        }
-    }
+        typeof(V1Namespace), typeof(V1Node), typeof(V1Pod), typeof(V1Service), typeof(V1Endpoints), typeof(V1ServiceAccount),
+        typeof(V1ConfigMap), typeof(V1Secret), typeof(V1PersistentVolume), typeof(V1PersistentVolumeClaim), typeof(Corev1Event),
+        typeof(V1Deployment), typeof(V1StatefulSet), typeof(V1DaemonSet), typeof(V1ReplicaSet), typeof(V1Job),
+        typeof(V1Role), typeof(V1RoleBinding), typeof(V1ClusterRole), typeof(V1ClusterRoleBinding),
+        typeof(V1NetworkPolicy), typeof(V1Ingress), typeof(V1StorageClass), typeof(V1Lease), typeof(V1CustomResourceDefinition),
+    }.ToDictionary(t => (ApiVersionOf(t.GetCustomAttribute<KubernetesEntityAttribute>()!), t.GetCustomAttribute<KubernetesEntityAttribute>()!.Kind));
+
+    private static string ApiVersionOf(KubernetesEntityAttribute entity) =>
+        string.IsNullOrEmpty(entity.Group) ? entity.ApiVersion : $"{entity.Group}/{entity.ApiVersion}";
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
-using k8s;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -8,8 +8,9 @@ namespace AnalysisFacility.Operator.Runtime.Client;
 
 /// <summary>
 /// Reads multi-document YAML as JSON objects with YAML 1.2 core-schema typing (plain scalars become numbers, booleans
-/// or null; quoted ones stay strings), then types them with KubernetesJson. Unlike KubernetesYaml this honours
-/// [JsonPropertyName], so every field name is read exactly as the API server reads it.
+/// or null; quoted ones stay strings), then types them with the client's JSON settings (<see cref="ClientJson.Compose"/>).
+/// Unlike KubernetesYaml this honours [JsonPropertyName], so every field name is read exactly as the API server reads it,
+/// and nothing is read by reflection.
 /// </summary>
 public static class YamlDocuments
 {
@@ -23,15 +24,15 @@ public static class YamlDocuments
             .ToList();
     }
 
-    /// <summary>Deserialises one JSON object into <typeparamref name="T"/> with the Kubernetes serializer settings.</summary>
-    public static T As<T>(JsonObject json) => KubernetesJson.Deserialize<T>(json.ToJsonString());
+    /// <summary>Deserialises one JSON object into <typeparamref name="T"/> with <paramref name="options"/>.</summary>
+    public static T As<T>(JsonObject json, JsonSerializerOptions options) => ClientJson.Decode<T>(json, options);
 
     /// <summary>The first (usually only) document of <paramref name="yaml"/>, typed.</summary>
-    public static T Single<T>(string yaml) => As<T>(Parse(yaml)[0]);
+    public static T Single<T>(string yaml, JsonSerializerOptions options) => As<T>(Parse(yaml)[0], options);
 
     /// <summary>The objects of <paramref name="yaml"/> whose kind is <paramref name="kind"/>, typed.</summary>
-    public static IReadOnlyList<T> OfKind<T>(string yaml, string kind) =>
-        Parse(yaml).Where(o => o["kind"]?.GetValue<string>() == kind).Select(As<T>).ToList();
+    public static IReadOnlyList<T> OfKind<T>(string yaml, string kind, JsonSerializerOptions options) =>
+        Parse(yaml).Where(o => o["kind"]?.GetValue<string>() == kind).Select(o => As<T>(o, options)).ToList();
 
     private static JsonNode? ToJson(YamlNode node) => node switch
     {

@@ -37,13 +37,14 @@ public sealed class OperatorManager
     private readonly ILogger _log;
     private LeaderElector? _elector;
     // One for all informers, so a string shared across kinds (labels, names) is held once.
-    private readonly CacheDecoder _decoder = new();
+    private readonly CacheDecoder _decoder;
     private readonly WriteOrigins _origins = new();
     private readonly Dictionary<Type, OmittedField> _omissions = [];
 
     public OperatorManager(KubernetesApi api, ManagerOptions options, ILogger log)
     {
         Api = api;
+        _decoder = new CacheDecoder(api.Json);
         _options = options;
         _log = log;
         Metrics = new OperatorMetrics();

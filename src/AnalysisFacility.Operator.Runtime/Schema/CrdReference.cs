@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
 using System.Text;
@@ -8,6 +9,8 @@ namespace AnalysisFacility.Operator.Runtime.Schema;
 /// Markdown reference of custom resources. It walks the schema <see cref="CrdGenerator"/> produces from the same
 /// attributes, so the reference cannot say something the CRD does not (descriptions, types, defaults, validation).
 /// </summary>
+[RequiresUnreferencedCode(CrdGenerator.Reflection)]
+[RequiresDynamicCode(CrdGenerator.Reflection)]
 public static class CrdReference
 {
     /// <summary>One section for the resource: names, printer columns, then a table of every spec and status field.</summary>

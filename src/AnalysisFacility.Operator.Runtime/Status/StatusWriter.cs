@@ -13,9 +13,9 @@ public sealed class StatusWriter(KubernetesApi api, CacheRegistry caches)
     /// <summary>Returns true when a write was made.</summary>
     public async Task<bool> UpdateAsync(IKubernetesObject<V1ObjectMeta> resource, object status, CancellationToken cancellationToken)
     {
-        var type = api.Types.ForKind(resource.ApiVersion, resource.Kind);
-        var current = Applier.ToJson(resource)["status"] as JsonObject ?? new JsonObject();
-        var desired = Applier.ToJson(status);
+        var type = api.Types.For(resource.GetType());
+        var current = api.ToNode(resource)["status"] as JsonObject ?? new JsonObject();
+        var desired = api.ToNode(status);
         if (JsonNode.DeepEquals(Normalise(current), Normalise(desired))) return false;
 
         // A merge patch that also clears fields that disappeared (merge patch replaces lists wholesale, which is what we want).

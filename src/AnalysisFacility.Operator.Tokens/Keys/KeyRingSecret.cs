@@ -21,7 +21,7 @@ public static class KeyRingSecret
         var keys = new JsonArray();
         foreach (var entry in ring.Entries)
         {
-            keys.Add(new JsonObject
+            keys.Add((JsonNode)new JsonObject
             {
                 ["kid"] = entry.Key.KeyId,
                 ["alg"] = entry.Key.Algorithm,

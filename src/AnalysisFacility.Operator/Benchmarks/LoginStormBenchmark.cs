@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics;
 using AnalysisFacility.LocalCluster.ControlPlane;
 using AnalysisFacility.Operator.Api;
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Builders.Sessions;
 using AnalysisFacility.Operator.Builders.Tokens;
 using AnalysisFacility.Operator.Controllers;
@@ -10,6 +12,7 @@ using AnalysisFacility.Operator.Dev;
 using AnalysisFacility.Operator.Runtime.Apply;
 using AnalysisFacility.Operator.Runtime.Cache;
 using AnalysisFacility.Operator.Runtime.Client;
+using AnalysisFacility.Operator.Runtime.Schema;
 using k8s.Models;
 using ILogger = Serilog.ILogger;
 
@@ -41,6 +44,7 @@ public sealed record LoginStormResult(double Rate, TimeSpan Duration, int Sessio
 /// Sessions arriving as in a login storm (a lecture starting): a steady rate of UserSession creates against the operator in
 /// its own process, each timed until the benchmark's informers see its Pod and its token Secret. Not a test: run from the CLI.
 /// </summary>
+[RequiresUnreferencedCode(CrdGenerator.Reflection), RequiresDynamicCode(CrdGenerator.Reflection)]
 public static class LoginStormBenchmark
 {
     public static async Task<LoginStormResult> RunAsync(LoginStormOptions options, ILogger log, CancellationToken cancellationToken)
@@ -48,7 +52,7 @@ public static class LoginStormBenchmark
         Console.Error.WriteLine("starting local control plane ...");
         var loadAtStart = MachineLoad.Now();
         await using var plane = await LocalControlPlane.StartAsync(cancellationToken, withControllerManager: false);
-        using var api = new KubernetesApi(plane.AdminConfiguration());
+        using var api = new KubernetesApi(plane.AdminConfiguration(), ApiJson.With(BenchJsonContext.Default));
         await CrdInstaller.InstallAsync(api, ApiTypes.All, cancellationToken);
         var ns = await SessionBenchmark.CreateNamespaceAsync(api, "bench-storm", cancellationToken);
         await SessionBenchmark.CreateFacilityAsync(api, ns, cancellationToken);
@@ -82,7 +86,7 @@ public static class LoginStormBenchmark
             var index = i;
             creates.Add(Task.Run(async () =>
             {
-                await api.CreateAsync(api.Types.For<UserSession>(), Applier.ToJson(SessionBenchmark.Session(ns, index)), cancellationToken);
+                await api.CreateAsync(api.Types.For<UserSession>(), ApiJson.ToNode(SessionBenchmark.Session(ns, index)), cancellationToken);
                 created[index] = clock.Elapsed;
             }, cancellationToken));
         }

@@ -14,3 +14,8 @@ internal sealed class ObjectMetadata : IKubernetesObject<V1ObjectMeta>
     [JsonPropertyName("kind")] public string Kind { get; set; } = "";
     [JsonPropertyName("metadata")] public V1ObjectMeta Metadata { get; set; } = new();
 }
+
+/// <summary>Metadata of the benchmark's own shapes, beside the operator's (<see cref="Builders.Common.ApiJson.With"/>).</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ObjectMetadata))]
+internal sealed partial class BenchJsonContext : JsonSerializerContext;

@@ -36,7 +36,7 @@ public sealed class OperatorProcess : IAsyncDisposable
         // Under `dotnet run` the process is the apphost; under `dotnet X.dll` it is dotnet itself and needs the assembly.
         var self = program ?? Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program this is");
         info.FileName = self;
-        if (program is null && Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+        if (program is null && Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, Assembly.GetEntryAssembly()!.GetName().Name + ".dll"));
         foreach (var argument in new[]
                  {
                      "run", "--namespaces", @namespace, "--operator-namespace", @namespace, "--workers", workers.ToString(CultureInfo.InvariantCulture),

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using AnalysisFacility.Operator.Controllers.Facility;
 using System.Diagnostics;
 using AnalysisFacility.Operator.Api;
@@ -13,6 +14,7 @@ using AnalysisFacility.Operator.Runtime.Apply;
 using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Keys;
+using AnalysisFacility.Operator.Runtime.Schema;
 using k8s;
 using k8s.Models;
 using ILogger = Serilog.ILogger;
@@ -77,6 +79,7 @@ public sealed record SessionBenchmarkResult(int Count, int Workers, TimeSpan Ope
 /// own (as `run` runs in a cluster), then creates the same objects directly with the same client and concurrency as the
 /// floor. Not a test: run from the CLI.
 /// </summary>
+[RequiresUnreferencedCode(CrdGenerator.Reflection), RequiresDynamicCode(CrdGenerator.Reflection)]
 public static class SessionBenchmark
 {
     internal const string FacilityName = "bench-af";
@@ -86,7 +89,7 @@ public static class SessionBenchmark
         Console.Error.WriteLine("starting local control plane ...");
         var loadAtStart = MachineLoad.Now();
         await using var plane = await LocalControlPlane.StartAsync(cancellationToken, withControllerManager: false);
-        using var api = new KubernetesApi(plane.AdminConfiguration());
+        using var api = new KubernetesApi(plane.AdminConfiguration(), ApiJson.With(BenchJsonContext.Default));
         await CrdInstaller.InstallAsync(api, ApiTypes.All, cancellationToken);
 
         // Rounds, each an operator phase then its floor: the shared machine's speed drifts, a round's two phases see the same.
@@ -141,7 +144,7 @@ public static class SessionBenchmark
         Console.Error.WriteLine($"operator phase: creating {options.Count} UserSessions ...");
         var clock = Stopwatch.StartNew();
         await ForEachAsync(options.Count, options.Workers, i =>
-            api.CreateAsync(api.Types.For<UserSession>(), Applier.ToJson(Session(ns, i)), cancellationToken), cancellationToken);
+            api.CreateAsync(api.Types.For<UserSession>(), ApiJson.ToNode(Session(ns, i)), cancellationToken), cancellationToken);
         while (pods.Count < options.Count)
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"only {pods.Count} of {options.Count} sessions have their pod after {options.Timeout}");
@@ -176,7 +179,7 @@ public static class SessionBenchmark
         await ForEachAsync(options.Count, options.Workers, async i =>
         {
             // The session must exist to own its objects, as in the operator phase (created by the same client).
-            var created = await api.CreateAsync(api.Types.For<UserSession>(), Applier.ToJson(Session(floorNs, i)), cancellationToken);
+            var created = await api.CreateAsync(api.Types.For<UserSession>(), ApiJson.ToNode(Session(floorNs, i)), cancellationToken);
             var session = KubernetesJson.Deserialize<UserSession>(created.ToJsonString());
             var plan = SessionPlanning.Plan(session, floorFacility, null);
             var token = TokenMinter.Mint(settings, ring, SessionPlanning.TokenRequestFor(session, plan.TokenStoreName), DateTimeOffset.UtcNow).ValueOrThrow();
@@ -185,7 +188,7 @@ public static class SessionBenchmark
             objectsPerSession = objects.Count;
             foreach (var obj in objects)
             {
-                await api.ApplyAsync(api.Types.ForKind(obj.ApiVersion, obj.Kind), Applier.ToJson(obj), Applier.DefaultFieldManager, force: true, cancellationToken);
+                await api.ApplyAsync(api.Types.ForKind(obj.ApiVersion, obj.Kind), ApiJson.ToNode(obj), Applier.DefaultFieldManager, force: true, cancellationToken);
             }
         }, cancellationToken);
         var floorTime = clock.Elapsed;
@@ -249,7 +252,7 @@ public static class SessionBenchmark
     internal static async Task<string> CreateNamespaceAsync(KubernetesApi api, string name, CancellationToken cancellationToken)
     {
         var ns = new V1Namespace { ApiVersion = "v1", Kind = "Namespace", Metadata = new V1ObjectMeta { Name = name } };
-        await api.CreateAsync(api.Types.For<V1Namespace>(), Applier.ToJson(ns), cancellationToken);
+        await api.CreateAsync(api.Types.For<V1Namespace>(), ApiJson.ToNode(ns), cancellationToken);
         return name;
     }
 
@@ -271,7 +274,7 @@ public static class SessionBenchmark
                 HTCondor = new HTCondorSpec { Enabled = true },
             },
         };
-        var created = await api.CreateAsync(api.Types.For<AF>(), Applier.ToJson(desired), cancellationToken);
+        var created = await api.CreateAsync(api.Types.For<AF>(), ApiJson.ToNode(desired), cancellationToken);
         var facility = KubernetesJson.Deserialize<AF>(created.ToJsonString());
         var settings = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid).ValueOrThrow();
         var ring = KeyRing.Empty.Rotate(DateTimeOffset.UtcNow.AddMinutes(-5), settings.Rotation).Ring;
@@ -286,7 +289,7 @@ public static class SessionBenchmark
             Data = KeyRingSecret.ToSecretData(ring),
         };
         Applier.SetControllerReference(secret, facility);
-        await api.CreateAsync(api.Types.For<V1Secret>(), Applier.ToJson(secret), cancellationToken);
+        await api.CreateAsync(api.Types.For<V1Secret>(), ApiJson.ToNode(secret), cancellationToken);
         return facility;
     }
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using AnalysisFacility.Operator.Benchmarks;
+using AnalysisFacility.Operator.Runtime.Schema;
 using AnalysisFacility.Operator.Tokens.Benchmarks;
 
 namespace AnalysisFacility.Operator.Cli;
@@ -18,6 +20,7 @@ public static class BenchCommand
                                       token minting throughput and the cost of refreshing every user's token
         """;
 
+    [RequiresUnreferencedCode(CrdGenerator.Reflection), RequiresDynamicCode(CrdGenerator.Reflection)]
     public static async Task<int> RunAsync(CommandLine line)
     {
         using var cancel = new CancellationTokenSource();

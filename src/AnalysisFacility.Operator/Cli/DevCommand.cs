@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api;
@@ -12,6 +13,7 @@ using AnalysisFacility.Operator.Dev;
 using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Hosting;
 using k8s.Models;
+using AnalysisFacility.Operator.Runtime.Schema;
 
 namespace AnalysisFacility.Operator.Cli;
 
@@ -21,6 +23,7 @@ namespace AnalysisFacility.Operator.Cli;
 /// deploy/samples. Pods whose programs this machine lacks wait with ImageNotRunnableHere, and `--once` lists them.
 /// `--simulate-kubelet` keeps the older behaviour for machines without namespace rights: no node, pods marked Ready.
 /// </summary>
+[RequiresUnreferencedCode(CrdGenerator.Reflection), RequiresDynamicCode(CrdGenerator.Reflection)]
 public static class DevCommand
 {
     public const string Usage = """

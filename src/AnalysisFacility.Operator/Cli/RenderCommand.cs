@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.Dask;
 using AnalysisFacility.Operator.Controllers.Facility;
@@ -8,7 +9,6 @@ using AnalysisFacility.Operator.Controllers.XCache;
 using AnalysisFacility.Operator.Runtime.Client;
 using k8s;
 using k8s.Models;
-using YamlDotNet.Serialization;
 
 namespace AnalysisFacility.Operator.Cli;
 
@@ -69,10 +69,10 @@ public static class RenderCommand
         var documents = YamlDocuments.Parse(yaml);
         var set = new RenderSet
         {
-            Facilities = YamlDocuments.OfKind<AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility>(yaml, "AnalysisFacility"),
-            Sessions = YamlDocuments.OfKind<UserSession>(yaml, "UserSession"),
-            DaskClusters = YamlDocuments.OfKind<DaskCluster>(yaml, "DaskCluster"),
-            XCaches = YamlDocuments.OfKind<XCacheInstance>(yaml, "XCacheInstance"),
+            Facilities = YamlDocuments.OfKind<AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility>(yaml, "AnalysisFacility", ApiJson.Options),
+            Sessions = YamlDocuments.OfKind<UserSession>(yaml, "UserSession", ApiJson.Options),
+            DaskClusters = YamlDocuments.OfKind<DaskCluster>(yaml, "DaskCluster", ApiJson.Options),
+            XCaches = YamlDocuments.OfKind<XCacheInstance>(yaml, "XCacheInstance", ApiJson.Options),
         };
         if (set.Facilities.Count + set.Sessions.Count + set.DaskClusters.Count + set.XCaches.Count == 0)
         {
@@ -84,13 +84,12 @@ public static class RenderCommand
         foreach (var cluster in set.DaskClusters) objects.AddRange(DaskRendering.Render(cluster, set, settings).Select(o => ($"DaskCluster/{cluster.Metadata.Name}", o)));
         foreach (var cache in set.XCaches) objects.AddRange(XCacheRendering.Render(cache, set, settings).Select(o => ($"XCacheInstance/{cache.Metadata.Name}", o)));
 
-        var serializer = new SerializerBuilder().DisableAliases().WithQuotingNecessaryStrings().Build();
         var text = new System.Text.StringBuilder();
         foreach (var (source, obj) in objects)
         {
-            // Through JSON so field names are exactly the API's (KubernetesJson), then to plain YAML.
-            var tree = ToPlain(JsonDocument.Parse(KubernetesJson.Serialize(obj)).RootElement);
-            text.Append("---\n# Source: ").Append(source).Append('\n').Append(serializer.Serialize(tree));
+            // Through JSON so field names are exactly the API's, then to plain YAML.
+            using var json = JsonDocument.Parse(ClientJson.ToUtf8(obj, ApiJson.Options));
+            text.Append("---\n# Source: ").Append(source).Append('\n').Append(PlainYaml.Serialize(ToPlain(json.RootElement)));
         }
         return text.ToString();
     }

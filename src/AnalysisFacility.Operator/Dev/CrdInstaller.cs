@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Runtime.Client;
@@ -6,6 +7,7 @@ using AnalysisFacility.Operator.Runtime.Schema;
 namespace AnalysisFacility.Operator.Dev;
 
 /// <summary>Installs (server-side applies) the CRDs generated from the API types and waits until they are established.</summary>
+[RequiresUnreferencedCode(CrdGenerator.Reflection), RequiresDynamicCode(CrdGenerator.Reflection)]
 public static class CrdInstaller
 {
     private static readonly ResourceType CrdType = new("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", Namespaced: false);

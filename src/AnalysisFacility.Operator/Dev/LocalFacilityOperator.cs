@@ -1,11 +1,14 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using AnalysisFacility.LocalCluster;
 using AnalysisFacility.Operator.Api;
+using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Builders.Dask;
 using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.Dask;
 using AnalysisFacility.Operator.Hosting;
 using AnalysisFacility.Operator.Runtime.Client;
+using AnalysisFacility.Operator.Runtime.Schema;
 
 namespace AnalysisFacility.Operator.Dev;
 
@@ -14,6 +17,7 @@ namespace AnalysisFacility.Operator.Dev;
 /// its issuer reachable from pods through the chart's Service name, Dask schedulers reached at their Service
 /// addresses. `dev` and the journey test both start the operator through this, so they run the same facility.
 /// </summary>
+[RequiresUnreferencedCode(CrdGenerator.Reflection), RequiresDynamicCode(CrdGenerator.Reflection)]
 public sealed class LocalFacilityOperator : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop;
@@ -60,7 +64,7 @@ public sealed class LocalFacilityOperator : IAsyncDisposable
     public static async Task<LocalFacilityOperator> StartAsync(k8s.KubernetesClientConfiguration configuration, LocalKubernetesCluster? cluster,
         Serilog.ILogger log, CancellationToken ct)
     {
-        var api = new KubernetesApi(configuration);
+        var api = new KubernetesApi(configuration, ApiJson.Options);
         await CrdInstaller.InstallAsync(api, ApiTypes.All, ct);
         var options = Options(cluster);
         var host = new OperatorHost(configuration, options, log);

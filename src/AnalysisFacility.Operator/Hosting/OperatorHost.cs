@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.Dask;
 using AnalysisFacility.Operator.Runtime.Client;
@@ -67,7 +68,7 @@ public sealed class OperatorHost : IAsyncDisposable
     {
         _options = options;
         _log = log;
-        _api = new KubernetesApi(configuration);
+        _api = new KubernetesApi(configuration, ApiJson.Options);
         Issuers = new IssuerRegistry();
         var leader = options.LeaderElection
             ? new LeaderElectionOptions

@@ -54,13 +54,13 @@ internal static class ControllerTestKit
     public static async Task CreateAsync<T>(KubernetesApi api, T obj) where T : IKubernetesObject<V1ObjectMeta>
     {
         var type = api.Types.For(obj.GetType());
-        await api.CreateAsync(type, Applier.ToJson(obj), CancellationToken.None);
+        await api.CreateAsync(type, ApiJson.ToNode(obj), CancellationToken.None);
     }
 
     public static async Task<T?> GetAsync<T>(KubernetesApi api, string ns, string name) where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var live = await api.GetAsync(api.Types.For<T>(), ns, name, CancellationToken.None);
-        return live is null ? null : KubernetesJson.Deserialize<T>(live.ToJsonString());
+        return live is null ? null : ApiJson.Decode<T>(live.ToJsonString());
     }
 
     public static Task PatchSpecAsync<T>(KubernetesApi api, string ns, string name, JsonObject spec) where T : class, IKubernetesObject<V1ObjectMeta> =>

@@ -47,7 +47,7 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
         var port = 0;
         var dashboardPort = 0;
 
-        using var operatorApi = new KubernetesApi(fixture.Plane.AdminConfiguration());
+        using var operatorApi = new KubernetesApi(fixture.Plane.AdminConfiguration(), ApiJson.Options);
         var writeLog = new ConcurrentQueue<string>();
         operatorApi.Calls.CallMade += (verb, path) =>
         {

@@ -73,7 +73,7 @@ public sealed class InstallManifestTests(ControlPlaneFixture fixture)
         var ct = cts.Token;
         await InstallRbacAsync(await Admin.KustomizeAsync("deploy/operator"));
         var token = await ServiceAccountTokenAsync(ct);
-        using var operatorApi = new KubernetesApi(fixture.Plane.ConfigurationForToken(token));
+        using var operatorApi = new KubernetesApi(fixture.Plane.ConfigurationForToken(token), ApiJson.Options);
         operatorApi.Types.Register(AccessReview);
         var ns = await fixture.CreateNamespaceAsync("delivery", ct);
 
@@ -114,7 +114,7 @@ public sealed class InstallManifestTests(ControlPlaneFixture fixture)
         // 2. Real calls: the whole sample facility, as the facility builder makes it, applied by the operator's account
         //    (server-side dry run, so nothing starts), including the hub Role that grants UserSession rights (RBAC
         //    escalation check) and the cluster-scoped store PersistentVolume.
-        var facility = YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(Path.Combine(Kubectl.RepositoryRoot, "deploy/samples/facility.yaml")));
+        var facility = YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(Path.Combine(Kubectl.RepositoryRoot, "deploy/samples/facility.yaml")), ApiJson.Options);
         facility.Metadata.NamespaceProperty = ns;
         var built = FacilityBuilder.Build(facility, new FacilityContext
         {
@@ -128,7 +128,7 @@ public sealed class InstallManifestTests(ControlPlaneFixture fixture)
         {
             // For real first (a RoleBinding dry run needs its Role to exist): creating the hub's Role is allowed only because
             // the operator holds every right it grants, and binding it only because it holds the Role's rights.
-            var json = JsonNode.Parse(KubernetesJson.Serialize(rbacObject))!.AsObject();
+            var json = JsonNode.Parse(ApiJson.Serialize(rbacObject))!.AsObject();
             await operatorApi.ApplyAsync(operatorApi.Types.ForKind(rbacObject.ApiVersion, rbacObject.Kind), json, "analysisfacility-operator", force: true, ct);
         }
         var kubeconfig = await WriteKubeconfigAsync(token);
@@ -142,7 +142,7 @@ public sealed class InstallManifestTests(ControlPlaneFixture fixture)
             var manifest = new JsonObject
             {
                 ["apiVersion"] = "v1", ["kind"] = "List",
-                ["items"] = new JsonArray(objects.Select(o => (JsonNode)JsonNode.Parse(KubernetesJson.Serialize(o))!).ToArray()),
+                ["items"] = new JsonArray(objects.Select(o => (JsonNode)JsonNode.Parse(ApiJson.Serialize(o))!).ToArray()),
             }.ToJsonString();
             var dryRun = await asOperator.RunAsync(["apply", "--server-side", "--field-manager=analysisfacility-operator", "--dry-run=server", "-f", "-"], manifest, ct);
             dryRun.ExitCode.Should().Be(0, dryRun.Error);

@@ -75,7 +75,7 @@ internal static class FacilityKit
     public static async Task<AF?> GetAsync(KubernetesApi api, string ns, string name = Name)
     {
         var json = await api.GetAsync(api.Types.For<AF>(), ns, name, CancellationToken.None);
-        return json is null ? null : KubernetesJson.Deserialize<AF>(json.ToJsonString());
+        return json is null ? null : ApiJson.Decode<AF>(json.ToJsonString());
     }
 
     public static Task PatchSpecAsync(KubernetesApi api, string ns, JsonObject spec) =>

@@ -221,7 +221,7 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
         try
         {
             var raw = await client.CustomObjects.GetNamespacedCustomObjectAsync("analysisfacility.io", "v1alpha1", ns, "usersessions", name, ct);
-            return KubernetesJson.Deserialize<UserSession>(KubernetesJson.Serialize(raw));
+            return ApiJson.Decode<UserSession>(ApiJson.Serialize(raw));
         }
         catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {

@@ -44,8 +44,8 @@ public sealed class EventRecorderTests(ControlPlaneFixture fixture)
         var warnings = new Warnings();
         var log = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Sink(warnings).CreateLogger();
         var clock = new FixedClock(new DateTimeOffset(2026, 12, 3, 10, 0, 0, TimeSpan.Zero));
-        using var firstApi = new KubernetesApi(fixture.Plane.AdminConfiguration());
-        using var secondApi = new KubernetesApi(fixture.Plane.AdminConfiguration());
+        using var firstApi = new KubernetesApi(fixture.Plane.AdminConfiguration(), ApiJson.Options);
+        using var secondApi = new KubernetesApi(fixture.Plane.AdminConfiguration(), ApiJson.Options);
         var first = new EventRecorder(firstApi, log, clock: clock);
         var second = new EventRecorder(secondApi, log, clock: clock);
 

@@ -21,7 +21,7 @@ public sealed class InformerRecoveryTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _plane = await LocalControlPlane.StartAsync(CancellationToken.None, withControllerManager: false);
-        _admin = new KubernetesApi(_plane.AdminConfiguration());
+        _admin = new KubernetesApi(_plane.AdminConfiguration(), ApiJson.Options);
     }
 
     public async Task DisposeAsync()
@@ -43,7 +43,7 @@ public sealed class InformerRecoveryTests : IAsyncLifetime
     [Fact]
     public async Task Watch_resumes_after_an_api_server_restart()
     {
-        using var api = new KubernetesApi(_plane.AdminConfiguration());
+        using var api = new KubernetesApi(_plane.AdminConfiguration(), ApiJson.Options);
         var informer = NewInformer(api);
         using var stop = new CancellationTokenSource();
         var run = informer.RunAsync(stop.Token);
@@ -70,7 +70,7 @@ public sealed class InformerRecoveryTests : IAsyncLifetime
         await using var proxy = new TcpProxy(_plane.ApiServerPort);
         var configuration = _plane.AdminConfiguration();
         configuration.Host = $"https://127.0.0.1:{proxy.Port}";
-        using var api = new KubernetesApi(configuration);
+        using var api = new KubernetesApi(configuration, ApiJson.Options);
         var informer = NewInformer(api);
         var deletions = new List<string>();
         informer.AddHandler((type, obj) =>

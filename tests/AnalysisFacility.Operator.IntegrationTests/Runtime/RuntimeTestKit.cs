@@ -62,7 +62,7 @@ public sealed class MirrorReconciler(OperatorManager manager) : IReconciler<Dask
     public static (OperatorManager Manager, MirrorReconciler Reconciler) Create(KubernetesClientConfiguration configuration, string @namespace,
         bool withFinalizer = false, LeaderElectionOptions? leaderElection = null, TimeSpan? resync = null)
     {
-        var api = new KubernetesApi(configuration);
+        var api = new KubernetesApi(configuration, ApiJson.Options);
         var log = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Console().CreateLogger();
         var manager = new OperatorManager(api, new ManagerOptions
         {

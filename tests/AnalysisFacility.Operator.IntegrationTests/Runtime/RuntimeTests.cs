@@ -211,7 +211,7 @@ public sealed class RuntimeTests(ControlPlaneFixture fixture)
     public async Task A_stop_that_cancels_a_renewal_in_flight_still_releases_the_lease()
     {
         var ns = await fixture.CreateNamespaceAsync("rt-release");
-        using var api = new KubernetesApi(fixture.Plane.AdminConfiguration());
+        using var api = new KubernetesApi(fixture.Plane.AdminConfiguration(), ApiJson.Options);
         var elector = new LeaderElector(api, new LeaderElectionOptions
         {
             Namespace = ns, LeaseName = "release", Identity = "replica-a",

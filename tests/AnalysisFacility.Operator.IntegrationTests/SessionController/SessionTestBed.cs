@@ -47,8 +47,8 @@ internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, AF 
         };
         edit?.Invoke(spec);
         var desired = new AF { Metadata = new V1ObjectMeta { Name = FacilityName, NamespaceProperty = ns }, Spec = spec };
-        var created = await fixture.Api.CreateAsync(fixture.Api.Types.For<AF>(), Applier.ToJson(desired), CancellationToken.None);
-        var facility = KubernetesJson.Deserialize<AF>(created.ToJsonString());
+        var created = await fixture.Api.CreateAsync(fixture.Api.Types.For<AF>(), ApiJson.ToNode(desired), CancellationToken.None);
+        var facility = ApiJson.Decode<AF>(created.ToJsonString());
 
         // The store claim exists before any session (the facility controller makes it, retained, without owner).
         var pvc = new V1PersistentVolumeClaim
@@ -61,7 +61,7 @@ internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, AF 
                 Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new("1Gi") } },
             },
         };
-        await fixture.Api.CreateAsync(fixture.Api.Types.For<V1PersistentVolumeClaim>(), Applier.ToJson(pvc), CancellationToken.None);
+        await fixture.Api.CreateAsync(fixture.Api.Types.For<V1PersistentVolumeClaim>(), ApiJson.ToNode(pvc), CancellationToken.None);
         var bed = new SessionTestBed(fixture, ns, facility);
         if (withKeys) await bed.CreateKeySecretAsync();
         return bed;
@@ -87,7 +87,7 @@ internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, AF 
             Data = KeyRingSecret.ToSecretData(Ring),
         };
         Applier.SetControllerReference(secret, facility);
-        await Api.CreateAsync(Api.Types.For<V1Secret>(), Applier.ToJson(secret), CancellationToken.None);
+        await Api.CreateAsync(Api.Types.For<V1Secret>(), ApiJson.ToNode(secret), CancellationToken.None);
     }
 
     public async Task<UserSession> CreateSessionAsync(string user, Action<UserSessionSpec>? edit = null, string? facilityRef = null)
@@ -98,14 +98,14 @@ internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, AF 
             Spec = new UserSessionSpec { FacilityRef = facilityRef ?? FacilityName, User = new SessionUser { Name = user, Groups = ["/cms"] } },
         };
         edit?.Invoke(session.Spec);
-        var created = await Api.CreateAsync(Api.Types.For<UserSession>(), Applier.ToJson(session), CancellationToken.None);
-        return KubernetesJson.Deserialize<UserSession>(created.ToJsonString());
+        var created = await Api.CreateAsync(Api.Types.For<UserSession>(), ApiJson.ToNode(session), CancellationToken.None);
+        return ApiJson.Decode<UserSession>(created.ToJsonString());
     }
 
     public async Task<T?> GetAsync<T>(string name) where T : class, IKubernetesObject<V1ObjectMeta>
     {
         var json = await Api.GetAsync(Api.Types.For<T>(), ns, name, CancellationToken.None);
-        return json is null ? null : KubernetesJson.Deserialize<T>(json.ToJsonString());
+        return json is null ? null : ApiJson.Decode<T>(json.ToJsonString());
     }
 
     public static string PodName(string user) => SessionNames.Server(SessionNames.ForUser(user));

@@ -62,7 +62,7 @@ public sealed class SpawnerClusterTests(ControlPlaneFixture fixture) : IDisposab
             obj.Metadata.NamespaceProperty = bed.Namespace;
             try
             {
-                await fixture.Api.CreateAsync(fixture.Api.Types.For(obj.GetType()), Applier.ToJson(obj), CancellationToken.None);
+                await fixture.Api.CreateAsync(fixture.Api.Types.For(obj.GetType()), ApiJson.ToNode(obj), CancellationToken.None);
             }
             catch (AnalysisFacility.Operator.Runtime.Client.KubernetesApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
             {
@@ -227,8 +227,8 @@ public sealed class SpawnerClusterTests(ControlPlaneFixture fixture) : IDisposab
         };
         await fixture.Api.DeleteAsync(fixture.Api.Types.For<UserSession>(), hub.Bed.Namespace, admin.Metadata.Name, CancellationToken.None);
         await Eventually.TrueAsync(async () => await hub.Bed.SessionAsync(MappedUser) is null, TimeSpan.FromSeconds(30), "the first session gone");
-        var created = k8s.KubernetesJson.Deserialize<UserSession>((await fixture.Api.CreateAsync(fixture.Api.Types.For<UserSession>(),
-            Applier.ToJson(workshop), CancellationToken.None)).ToJsonString());
+        var created = ApiJson.Decode<UserSession>((await fixture.Api.CreateAsync(fixture.Api.Types.For<UserSession>(),
+            ApiJson.ToNode(workshop), CancellationToken.None)).ToJsonString());
         created.Spec.HubEnvSecretName.Should().BeNull();
 
         var podName = Builders.Sessions.SessionNames.Server("workshop-alice");

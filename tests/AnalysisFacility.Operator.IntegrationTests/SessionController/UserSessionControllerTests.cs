@@ -189,7 +189,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
             var cached = (V1Secret)secrets.Get(new AnalysisFacility.Operator.Runtime.Cache.ObjectKey(bed.Namespace, TokenSecretName(MappedUser)))!;
             cached.Should().NotBeNull();
             cached.Data.Should().BeNull("token Secrets are cached without their data");
-            var everything = string.Join("\n", ((AnalysisFacility.Operator.Runtime.Cache.Informer<V1Secret>)secrets).List().Select(s => KubernetesJson.Serialize(s)));
+            var everything = string.Join("\n", ((AnalysisFacility.Operator.Runtime.Cache.Informer<V1Secret>)secrets).List().Select(s => ApiJson.Serialize(s)));
             everything.Should().NotContain(Convert.ToBase64String(Encoding.ASCII.GetBytes(token))).And.NotContain(token.Split('.')[2]);
 
             // The session's client configuration: written, read by the pod only, so cached without its files.
@@ -222,7 +222,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
         // A token for alice's session ServiceAccount from the TokenRequest API, as a pod would get if it mounted one.
         var request = new Authenticationv1TokenRequest { Spec = new V1TokenRequestSpec { Audiences = ["https://kubernetes.default.svc"], ExpirationSeconds = 600 } };
         var issued = await fixture.Api.Typed.CoreV1.CreateNamespacedServiceAccountTokenAsync(request, PodName(MappedUser), bed.Namespace);
-        using var asAlice = new KubernetesApi(fixture.Plane.ConfigurationForToken(issued.Status.Token));
+        using var asAlice = new KubernetesApi(fixture.Plane.ConfigurationForToken(issued.Status.Token), ApiJson.Options);
 
         var secrets = asAlice.Types.For<V1Secret>();
         var bobs = async () => await asAlice.GetAsync(secrets, bed.Namespace, TokenSecretName("bob"), CancellationToken.None);

@@ -51,7 +51,7 @@ public class SpawnerModuleTests
 
         run.Output.Should().NotContain("secret-value", "the dry run must never print a token, on stdout or stderr");
         var document = JsonNode.Parse(run.StandardOutput)!;
-        var session = k8s.KubernetesJson.Deserialize<UserSession>(document["userSession"]!.ToJsonString());
+        var session = ApiJson.Decode<UserSession>(document["userSession"]!.ToJsonString());
         session.Metadata.Name.Should().Be(SessionNames.ForUser("sam.albin@unl.edu"));
         session.Metadata.Labels[Labels.User].Should().Be(Labels.SafeValue("sam.albin@unl.edu"));
         session.Metadata.Labels[Labels.Facility].Should().Be("cms-af");

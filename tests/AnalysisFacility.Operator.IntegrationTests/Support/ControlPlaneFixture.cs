@@ -29,7 +29,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         _plane = await LocalControlPlane.StartAsync(cts.Token, extraUsers: TestUsers);
-        _api = new KubernetesApi(_plane.AdminConfiguration());
+        _api = new KubernetesApi(_plane.AdminConfiguration(), ApiJson.Options);
         await CrdInstaller.InstallAsync(_api, ApiTypes.All, cts.Token);
     }
 

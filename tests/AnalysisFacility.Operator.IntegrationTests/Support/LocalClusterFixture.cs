@@ -70,7 +70,7 @@ public static class Pods
                 last = null;
             }
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"pod {ns}/{name}: {what} not reached within {timeout}; last status: {(last is null ? "gone" : KubernetesJson.Serialize(last.Status))}");
+                throw new TimeoutException($"pod {ns}/{name}: {what} not reached within {timeout}; last status: {(last is null ? "gone" : ApiJson.Serialize(last.Status))}");
             await Task.Delay(250);
         }
     }

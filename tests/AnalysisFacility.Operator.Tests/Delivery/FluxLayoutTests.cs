@@ -63,10 +63,10 @@ public sealed class FluxLayoutTests
         var samples = DeliveryFiles.PathOf("deploy", "samples");
         var kinds = new Dictionary<string, Func<string, object?>>
         {
-            ["AnalysisFacility"] = yaml => YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(yaml).Spec,
-            ["UserSession"] = yaml => YamlDocuments.Single<UserSession>(yaml).Spec,
-            ["DaskCluster"] = yaml => YamlDocuments.Single<DaskCluster>(yaml).Spec,
-            ["XCacheInstance"] = yaml => YamlDocuments.Single<XCacheInstance>(yaml).Spec,
+            ["AnalysisFacility"] = yaml => YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(yaml, ApiJson.Options).Spec,
+            ["UserSession"] = yaml => YamlDocuments.Single<UserSession>(yaml, ApiJson.Options).Spec,
+            ["DaskCluster"] = yaml => YamlDocuments.Single<DaskCluster>(yaml, ApiJson.Options).Spec,
+            ["XCacheInstance"] = yaml => YamlDocuments.Single<XCacheInstance>(yaml, ApiJson.Options).Spec,
         };
         var found = new List<string>();
         foreach (var path in Directory.GetFiles(samples, "*.yaml"))

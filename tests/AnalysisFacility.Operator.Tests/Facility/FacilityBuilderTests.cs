@@ -90,8 +90,8 @@ public sealed class FacilityBuilderTests
             NewSecretValue = _ => "different",
             ExistingSecrets = new Dictionary<string, IDictionary<string, byte[]>> { [pool] = new Dictionary<string, byte[]> { ["POOL"] = "old-key"u8.ToArray() } },
         };
-        KubernetesJson.Serialize(first.Objects.Where(o => o is not V1Secret).ToList())
-            .Should().Be(KubernetesJson.Serialize(second.Objects.Where(o => o is not V1Secret).ToList()));
+        string.Join("\n", first.Objects.Where(o => o is not V1Secret).Select(ApiJson.Serialize))
+            .Should().Be(string.Join("\n", second.Objects.Where(o => o is not V1Secret).Select(ApiJson.Serialize)));
         var poolSecret = Single<V1Secret>(FacilityBuilder.Build(Facility(), kept)["htcondor"], pool);
         Encoding.UTF8.GetString(poolSecret.Data["POOL"]).Should().Be("old-key");
     }

@@ -20,7 +20,7 @@ public sealed class FacilitySampleTests
     [Fact]
     public void The_sample_facility_is_valid_and_builds_every_component()
     {
-        var facility = YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(SamplePath()));
+        var facility = YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(SamplePath()), ApiJson.Options);
         facility.Spec.Hub.Authentication.OAuth!.AuthorizeUrl.Should().Be("https://cms-auth.web.cern.ch/authorize");
         var result = FacilityBuilder.Build(facility, new FacilityContext { IssuerServiceHost = "analysisfacility-operator.af-system.svc", CondorTls = CondorTls(facility) });
         result.Errors.Should().BeEmpty();

@@ -55,7 +55,7 @@ public sealed class WriteOriginsTests
     private static Informer<V1ConfigMap> ConfigMaps(WriteOrigins origins)
     {
         // Never started: Upsert needs no API server.
-        var api = new KubernetesApi(new KubernetesClientConfiguration { Host = "http://127.0.0.1:1" });
+        var api = new KubernetesApi(new KubernetesClientConfiguration { Host = "http://127.0.0.1:1" }, ApiJson.Options);
         return new Informer<V1ConfigMap>(api, api.Types.For<V1ConfigMap>(), new InformerOptions { Origins = origins }, new LoggerConfiguration().CreateLogger());
     }
 

@@ -160,6 +160,21 @@ public class SessionPlanningTests
         SessionPlanning.Plan(Session("alice"), facility, null).Dask.Should().BeNull();
     }
 
+    [Fact]
+    public void The_request_hash_is_the_one_earlier_operators_wrote_so_an_upgrade_mints_no_token()
+    {
+        // Operators before the native build hashed this anonymous object through reflection-based JSON; the hash is
+        // stored beside every token, and a different one would re-mint every user's token at the upgrade.
+        var (_, settings, _, _, request, hash) = TokenSetup();
+        var earlier = System.Text.Json.JsonSerializer.Serialize(new
+        {
+            settings.Issuer, request.UserName, request.StoreName, request.Groups,
+            Audiences = settings.Audiences, settings.AllowAnyAudience, Scopes = settings.ScopesFor(request.StoreName, request.Groups),
+            Lifetime = settings.Lifetime.TotalSeconds,
+        });
+        hash.Should().Be(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(earlier)))[..16]);
+    }
+
     /// <summary>Alice's session of a facility with one active key, and her token request.</summary>
     private static (AF Facility, IssuerSettings Settings, KeyRing Ring, UserSession Session, TokenRequest Request, string Hash) TokenSetup()
     {
@@ -179,13 +194,13 @@ public class SessionPlanningTests
         StoredTokens.IsTokenSecret(secret.Metadata).Should().BeTrue("so the cache leaves its data out");
 
         // What the cache keeps in place of the data: its digest. The annotations then say what the token itself says.
-        var digest = FieldDigest.OfField(secret, "data");
+        var digest = FieldDigest.OfField(secret, "data", ApiJson.Options);
         var described = StoredTokens.FromAnnotations(secret, digest);
         described.Should().Be(SessionPlanning.ReadStoredToken(secret));
 
         // The data edited by hand (another digest), or no digest at all: the token must be read itself.
         var forged = SessionPlanning.TokenSecret(session, facility, TokenMinter.Mint(settings, ring, request, Now.AddMinutes(-10)).ValueOrThrow(), hash);
-        StoredTokens.FromAnnotations(secret, FieldDigest.OfField(forged, "data")).Should().BeNull();
+        StoredTokens.FromAnnotations(secret, FieldDigest.OfField(forged, "data", ApiJson.Options)).Should().BeNull();
         StoredTokens.FromAnnotations(secret, null).Should().BeNull();
     }
 

@@ -419,8 +419,8 @@ public class SessionBuilderTests
     [Fact]
     public void Same_inputs_give_the_same_objects()
     {
-        var first = string.Join("\n", Build().All().Select(o => k8s.KubernetesJson.Serialize(o)));
-        var second = string.Join("\n", Build().All().Select(o => k8s.KubernetesJson.Serialize(o)));
+        var first = string.Join("\n", Build().All().Select(o => ApiJson.Serialize(o)));
+        var second = string.Join("\n", Build().All().Select(o => ApiJson.Serialize(o)));
         first.Should().Be(second);
     }
 

@@ -137,6 +137,6 @@ public class SessionStatusTests
         second.Conditions.Single(c => c.Type == "TokenIssued").LastTransitionTime.Should().Be(T0);
         second.Conditions.Single(c => c.Type == "ServerReady").LastTransitionTime.Should().Be(T0.AddMinutes(5));
         var third = SessionConditions.Derive(observation with { Pod = Pod("Running", true) }, second, T0.AddMinutes(9));
-        k8s.KubernetesJson.Serialize(third).Should().Be(k8s.KubernetesJson.Serialize(second), "a steady world must not cause status writes");
+        ApiJson.Serialize(third).Should().Be(ApiJson.Serialize(second), "a steady world must not cause status writes");
     }
 }
