@@ -180,7 +180,7 @@ public static class SessionBenchmark
         {
             // The session must exist to own its objects, as in the operator phase (created by the same client).
             var created = await api.CreateAsync(api.Types.For<UserSession>(), ApiJson.ToNode(Session(floorNs, i)), cancellationToken);
-            var session = KubernetesJson.Deserialize<UserSession>(created.ToJsonString());
+            var session = api.Decode<UserSession>(created);
             var plan = SessionPlanning.Plan(session, floorFacility, null);
             var token = TokenMinter.Mint(settings, ring, SessionPlanning.TokenRequestFor(session, plan.TokenStoreName), DateTimeOffset.UtcNow).ValueOrThrow();
             var objects = new List<IKubernetesObject<V1ObjectMeta>> { SessionPlanning.TokenSecret(session, floorFacility, token, "floor") };
@@ -275,7 +275,7 @@ public static class SessionBenchmark
             },
         };
         var created = await api.CreateAsync(api.Types.For<AF>(), ApiJson.ToNode(desired), cancellationToken);
-        var facility = KubernetesJson.Deserialize<AF>(created.ToJsonString());
+        var facility = api.Decode<AF>(created);
         var settings = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid).ValueOrThrow();
         var ring = KeyRing.Empty.Rotate(DateTimeOffset.UtcNow.AddMinutes(-5), settings.Rotation).Ring;
         var secret = new V1Secret

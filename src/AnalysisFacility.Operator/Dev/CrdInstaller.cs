@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Runtime.Schema;
@@ -17,7 +16,7 @@ public static class CrdInstaller
         var names = new List<string>();
         foreach (var type in resourceTypes)
         {
-            var crd = JsonSerializer.SerializeToNode(CrdGenerator.Generate(type))!.AsObject();
+            var crd = CrdGenerator.ToJson(type);
             await api.ApplyAsync(CrdType, crd, "analysisfacility-operator", force: true, cancellationToken);
             names.Add(crd["metadata"]!["name"]!.GetValue<string>());
         }
@@ -37,5 +36,5 @@ public static class CrdInstaller
     }
 
     /// <summary>The CRD object for one type (as JSON), e.g. for dry-run checks.</summary>
-    public static JsonObject ToJson(Type resourceType) => JsonSerializer.SerializeToNode(CrdGenerator.Generate(resourceType))!.AsObject();
+    public static JsonObject ToJson(Type resourceType) => CrdGenerator.ToJson(resourceType);
 }
