@@ -177,6 +177,9 @@ public sealed class LocalNode : IAsyncDisposable
         var kept = taints.Where(t => t.Key is not ("node.kubernetes.io/not-ready" or "node.kubernetes.io/unreachable")).ToList();
         if (kept.Count == taints.Count) return;
         node.Spec!.Taints = kept;
+        // KubernetesClient.Aot cannot write managedFields back (fieldsV1 is read as a JsonElement its metadata lacks); an
+        // update that omits them leaves the server's unchanged.
+        node.Metadata.ManagedFields = null;
         await _client.CoreV1.ReplaceNodeAsync(node, Name, cancellationToken: ct);
     }
 
@@ -184,29 +187,27 @@ public sealed class LocalNode : IAsyncDisposable
     {
         var now = DateTime.UtcNow;
         var capacity = _context.Capacity.ToQuantities();
-        var status = new
+        var status = new V1NodeStatus
         {
-            status = new V1NodeStatus
+            Capacity = capacity,
+            Allocatable = capacity,
+            Addresses = [new V1NodeAddress { Type = "InternalIP", Address = _slot.BridgeAddress }, new V1NodeAddress { Type = "Hostname", Address = Name }],
+            Conditions =
+            [
+                new V1NodeCondition { Type = "Ready", Status = "True", Reason = "KubeletReady", Message = "local node is posting ready status", LastHeartbeatTime = now, LastTransitionTime = now },
+                new V1NodeCondition { Type = "MemoryPressure", Status = "False", Reason = "KubeletHasSufficientMemory", LastHeartbeatTime = now, LastTransitionTime = now },
+                new V1NodeCondition { Type = "DiskPressure", Status = "False", Reason = "KubeletHasNoDiskPressure", LastHeartbeatTime = now, LastTransitionTime = now },
+                new V1NodeCondition { Type = "PIDPressure", Status = "False", Reason = "KubeletHasSufficientPID", LastHeartbeatTime = now, LastTransitionTime = now },
+            ],
+            NodeInfo = new V1NodeSystemInfo
             {
-                Capacity = capacity,
-                Allocatable = capacity,
-                Addresses = [new V1NodeAddress { Type = "InternalIP", Address = _slot.BridgeAddress }, new V1NodeAddress { Type = "Hostname", Address = Name }],
-                Conditions =
-                [
-                    new V1NodeCondition { Type = "Ready", Status = "True", Reason = "KubeletReady", Message = "local node is posting ready status", LastHeartbeatTime = now, LastTransitionTime = now },
-                    new V1NodeCondition { Type = "MemoryPressure", Status = "False", Reason = "KubeletHasSufficientMemory", LastHeartbeatTime = now, LastTransitionTime = now },
-                    new V1NodeCondition { Type = "DiskPressure", Status = "False", Reason = "KubeletHasNoDiskPressure", LastHeartbeatTime = now, LastTransitionTime = now },
-                    new V1NodeCondition { Type = "PIDPressure", Status = "False", Reason = "KubeletHasSufficientPID", LastHeartbeatTime = now, LastTransitionTime = now },
-                ],
-                NodeInfo = new V1NodeSystemInfo
-                {
-                    Architecture = "amd64", OperatingSystem = "linux", KubeletVersion = "v1.20.0-localnode", KubeProxyVersion = "v1.20.0-localnode",
-                    ContainerRuntimeVersion = "localnode://1", OsImage = "this machine", KernelVersion = Environment.OSVersion.Version.ToString(),
-                    MachineID = "", SystemUUID = "", BootID = "",
-                },
+                Architecture = "amd64", OperatingSystem = "linux", KubeletVersion = "v1.20.0-localnode", KubeProxyVersion = "v1.20.0-localnode",
+                ContainerRuntimeVersion = "localnode://1", OsImage = "this machine", KernelVersion = Environment.OSVersion.Version.ToString(),
+                MachineID = "", SystemUUID = "", BootID = "",
             },
         };
-        await _client.CoreV1.PatchNodeStatusAsync(new V1Patch(KubernetesJson.Serialize(status), V1Patch.PatchType.MergePatch), Name, cancellationToken: ct);
+        await _client.CoreV1.PatchNodeStatusAsync(new V1Patch(new System.Text.Json.Nodes.JsonObject { ["status"] = System.Text.Json.Nodes.JsonNode.Parse(KubernetesJson.Serialize(status)) }.ToJsonString(),
+            V1Patch.PatchType.MergePatch), Name, cancellationToken: ct);
         await RenewLeaseAsync(ct);
     }
 
@@ -221,6 +222,7 @@ public sealed class LocalNode : IAsyncDisposable
         {
             var existing = await _client.CoordinationV1.ReadNamespacedLeaseAsync(Name, "kube-node-lease", cancellationToken: ct);
             existing.Spec = lease.Spec;
+            existing.Metadata.ManagedFields = null; // as in UntaintAsync
             await _client.CoordinationV1.ReplaceNamespacedLeaseAsync(existing, Name, "kube-node-lease", cancellationToken: ct);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)

@@ -48,7 +48,7 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
         CancellationToken cancellationToken)
     {
         if (owner is not null) SetControllerReference(desired, owner);
-        var type = api.Types.For(desired.GetType());
+        var type = api.Types.Of(desired);
         var key = ObjectKey.Of(desired);
         var json = WithoutAppliedHash(desired, api.Json);
         var hash = HashOf(json);

@@ -55,6 +55,11 @@ public sealed class ResourceTypeRegistry
         throw new ArgumentException($"{t.Name} is not a Kubernetes resource type");
     }
 
+    /// <summary>The resource type of an object: by its apiVersion and kind when registered (a kind without a model, such as
+    /// a third-party CRD written as an unstructured object) or seen before, else from its CLR type.</summary>
+    public ResourceType Of(k8s.IKubernetesObject obj) =>
+        _byKind.TryGetValue((obj.ApiVersion, obj.Kind), out var known) ? known : For(obj.GetType());
+
     /// <summary>Registers a kind that has no CLR type (e.g. a third-party CRD handled as JSON).</summary>
     public void Register(ResourceType resourceType) => _byKind[(resourceType.ApiVersion, resourceType.Kind)] = resourceType;
 

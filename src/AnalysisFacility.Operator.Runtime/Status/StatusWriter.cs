@@ -13,7 +13,7 @@ public sealed class StatusWriter(KubernetesApi api, CacheRegistry caches)
     /// <summary>Returns true when a write was made.</summary>
     public async Task<bool> UpdateAsync(IKubernetesObject<V1ObjectMeta> resource, object status, CancellationToken cancellationToken)
     {
-        var type = api.Types.For(resource.GetType());
+        var type = api.Types.Of(resource);
         var current = api.ToNode(resource)["status"] as JsonObject ?? new JsonObject();
         var desired = api.ToNode(status);
         if (JsonNode.DeepEquals(Normalise(current), Normalise(desired))) return false;

@@ -159,6 +159,7 @@ public sealed class LocalNodeTests(LocalClusterFixture fixture)
         // A whole-volume mount sees an update; the subPath mount keeps the content it started with, as on a kubelet.
         var map = await Client.CoreV1.ReadNamespacedConfigMapAsync("settings", ns);
         map.Data["app.conf"] = "colour=red\n";
+        map.Metadata.ManagedFields = null; // KubernetesClient.Aot cannot write them back (see LocalNode.UntaintAsync)
         await Client.CoreV1.ReplaceNamespacedConfigMapAsync(map, "settings", ns);
         await Eventually.TrueAsync(async () => await ExecAsync(ns, "reader", "cat", "/etc/af-node-test/settings/app.conf") == "colour=red\n",
             TimeSpan.FromSeconds(30), "ConfigMap update seen in the whole-volume mount");
