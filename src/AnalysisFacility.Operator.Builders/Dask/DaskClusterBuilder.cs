@@ -265,6 +265,7 @@ public static class DaskClusterBuilder
             volumes.AddRange(token.Volumes);
             mounts.AddRange(token.VolumeMounts);
             container.Env.Add(Env(DaskEnvironment.BearerTokenFile, token.TokenFilePath));
+            foreach (var variable in token.Environment ?? []) container.Env.Add(variable);
             initContainers.AddRange(token.InitContainers);
             containers.AddRange(token.Sidecars);
         }

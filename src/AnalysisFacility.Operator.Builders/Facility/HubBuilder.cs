@@ -46,6 +46,10 @@ public static class HubBuilder
                     errors.Add("spec.hub.authentication.oauth.callbackUrl is required when spec.hub.host is empty (it defaults to https://<host>/hub/oauth_callback)");
             }
         }
+        if (spec.Tokens.SessionToken == "experiment" && hub.Authentication.Type != "oauth")
+        {
+            errors.Add("spec.tokens.sessionToken 'experiment' needs spec.hub.authentication.type 'oauth': the experiment's token comes from the user's login at its identity provider");
+        }
         var names = new HashSet<string>();
         foreach (var profile in hub.Profiles)
         {
@@ -159,6 +163,7 @@ public static class HubBuilder
             env.Add(Kube.EnvFromSecret(HubConfigGenerator.DummyPasswordVariable, password.Name, password.Key));
         }
 
+        var identityProviderCa = hub.Authentication is { Type: "oauth", OAuth.CaConfigMap: { } caConfigMap } ? caConfigMap : null;
         var hubContainer = new V1Container
         {
             Name = "hub",
@@ -177,6 +182,10 @@ public static class HubBuilder
                 new V1VolumeMount { Name = "data", MountPath = HubRuntime.DataDirectory },
             ],
         };
+        if (identityProviderCa is not null)
+        {
+            hubContainer.VolumeMounts.Add(new V1VolumeMount { Name = "identity-provider-ca", MountPath = HubRuntime.IdentityProviderCaDirectory, ReadOnlyProperty = true });
+        }
         var proxyContainer = new V1Container
         {
             Name = "proxy",
@@ -205,6 +214,10 @@ public static class HubBuilder
                 new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = names.HubDatabase } },
             ],
         };
+        if (identityProviderCa is not null)
+        {
+            pod.Volumes.Add(new V1Volume { Name = "identity-provider-ca", ConfigMap = new V1ConfigMapVolumeSource { Name = identityProviderCa } });
+        }
         var hash = Hashes.Of(configText);
         return kube.Deployment(names.Hub, 1, pod, recreate: true, new Dictionary<string, string> { [ConfigHashAnnotation] = hash });
     }

@@ -36,6 +36,8 @@ public sealed record HubRuntime
     public const string ConfigDirectory = "/usr/local/etc/jupyterhub";
     public const string SpawnerModuleDirectory = "/usr/local/etc/jupyterhub/spawner";
     public const string DataDirectory = "/srv/jupyterhub/data";
+    /// <summary>Where the hub container mounts spec.hub.authentication.oauth.caConfigMap (key ca.crt).</summary>
+    public const string IdentityProviderCaDirectory = "/usr/local/etc/jupyterhub/identity-provider-ca";
     public const int HubPort = 8081;
     public const int ProxyPublicPort = 8000;
     public const int ProxyApiPort = 8001;
@@ -152,6 +154,12 @@ public static class HubConfigGenerator
             Python.Assign(config, $"{cls}.scope", oauth.Scopes);
             Python.Assign(config, $"{cls}.username_claim", oauth.UsernameClaim);
             Python.Assign(config, $"{cls}.claim_groups_key", oauth.GroupsClaim);
+            if (oauth.CaConfigMap is not null)
+            {
+                // OAuthenticator 16.3 oauth2.py: http_request_kwargs go into every tornado HTTPRequest (token, userinfo);
+                // ca_certs is tornado's CA file option, its own docstring's example for a private CA.
+                Python.Assign(config, $"{cls}.http_request_kwargs", new Dictionary<string, object?> { ["ca_certs"] = $"{HubRuntime.IdentityProviderCaDirectory}/ca.crt" });
+            }
             if (oauth.AllowedGroups.Count > 0)
             {
                 config.AppendLine($"c.{cls}.allowed_groups = {Python.Set(oauth.AllowedGroups)}");
@@ -163,7 +171,9 @@ public static class HubConfigGenerator
             }
         }
         if (hub.AdminUsers.Count > 0) config.AppendLine($"c.Authenticator.admin_users = {Python.Set(hub.AdminUsers)}");
-        config.AppendLine($"# The login's e-mail and groups reach the spawner through auth_state, encrypted with {CryptKeyVariable}");
+        config.AppendLine($"# The login's e-mail, groups and refresh token reach the spawner through auth_state, encrypted with {CryptKeyVariable}");
+        config.AppendLine("# (OAuthenticator 16.3 build_auth_state_dict keeps access_token, refresh_token and the userinfo; it never refreshes");
+        config.AppendLine("# them itself: it has no refresh_user, so refresh_pre_spawn calls JupyterHub's no-op. The operator refreshes.)");
         config.AppendLine("# (the hub Secret's key; the hub refuses to start without it).");
         Python.Assign(config, "Authenticator.enable_auth_state", true);
         config.AppendLine();

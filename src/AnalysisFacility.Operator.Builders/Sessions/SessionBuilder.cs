@@ -71,7 +71,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
         var labels = LabelsFor(sessionName, facilityName, session.Spec.User.Name);
         var serverName = SessionNames.Server(sessionName);
         var store = PlacementFor(facility.Spec.UserStore, context.StoreName);
-        var clientConfig = SessionClientConfig.Build(facility.Spec, context, tokenDelivery.TokenFilePath);
+        var clientConfig = SessionClientConfig.Build(facility.Spec, context, tokenDelivery.TokenFilePath, tokenDelivery.FacilityTokenFilePath);
 
         var configMap = new V1ConfigMap
         {

@@ -95,8 +95,11 @@ public sealed record SessionServiceEndpoints
 /// </summary>
 public interface ISessionTokenDelivery
 {
-    /// <summary>Absolute path of the token file inside the notebook container.</summary>
+    /// <summary>Absolute path of the session token's file inside the notebook container (BEARER_TOKEN_FILE).</summary>
     string TokenFilePath { get; }
+
+    /// <summary>The facility token's file, which HTCondor uses (the schedd trusts the facility's issuer); the session token's unless that is the experiment's.</summary>
+    string FacilityTokenFilePath { get; }
 
     /// <summary>Adds the token pieces to the pod. Called once, after the notebook container is complete.</summary>
     void Decorate(SessionTokenTarget target);

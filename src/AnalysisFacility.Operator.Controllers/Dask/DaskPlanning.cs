@@ -23,8 +23,11 @@ public static class DaskPlanning
     {
         if (TokenSecretName(cluster) is not { } secretName) return null;
         var sessions = facility.Spec.Sessions;
-        var pieces = TokenDelivery.BuildPodPieces(new TokenDeliveryOptions(secretName, sessions.TokenHelperImage, sessions.RunAsUser, sessions.FsGroup));
-        return new DaskTokenDelivery(pieces.TokenFile, pieces.Volumes, pieces.MainMounts, [pieces.InitContainer], [pieces.RefresherContainer], pieces.FsGroup);
+        var pieces = TokenDelivery.BuildPodPieces(new TokenDeliveryOptions(secretName, sessions.TokenHelperImage, sessions.RunAsUser, sessions.FsGroup,
+            Experiment: ExperimentTokenSecret.DeliveryFor(facility, cluster.Spec.User!)));
+        // Workers read data as the session does: the same session token, and both token files named.
+        var tokenFiles = pieces.MainEnvironment.Where(e => e.Name is TokenDelivery.FacilityTokenVariable or TokenDelivery.ExperimentTokenVariable).ToList();
+        return new DaskTokenDelivery(pieces.TokenFile, pieces.Volumes, pieces.MainMounts, [pieces.InitContainer], [pieces.RefresherContainer], pieces.FsGroup, tokenFiles);
     }
 
     /// <summary>Workers before any adaptive step: the fixed count, or the current size kept within the adaptive bounds.</summary>

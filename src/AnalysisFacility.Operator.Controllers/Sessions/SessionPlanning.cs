@@ -77,7 +77,7 @@ public static class SessionPlanning
             Rucio = facility.Spec.Rucio.Enabled ? SessionRucio.AccountFor(facility.Spec.Rucio, session.Spec.User.Name, storeName) : null,
             XCacheCaConfigMap = Dask.DaskPlanning.XCacheCaConfigMap(facility),
         };
-        var build = new SessionBuilder(new SessionTokenAdapter(facility.Spec.Sessions.RunAsUser)).Build(session, facility, context);
+        var build = new SessionBuilder(new SessionTokenAdapter(facility.Spec.Sessions.RunAsUser, ExperimentTokenSecret.DeliveryFor(facility, session.Spec.User.Name))).Build(session, facility, context);
         if (build.Objects is { } objects)
         {
             foreach (var obj in objects.All()) Applier.SetControllerReference(obj, session);

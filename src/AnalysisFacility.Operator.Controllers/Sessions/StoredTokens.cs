@@ -25,7 +25,7 @@ public static class StoredTokens
 
     public static bool IsTokenSecret(V1ObjectMeta metadata) =>
         metadata.Labels?.TryGetValue(Labels.Component, out var component) == true
-        && component is TokenDelivery.SecretComponent or XCachePlanning.RobotTokenComponent;
+        && component is TokenDelivery.SecretComponent or XCachePlanning.RobotTokenComponent or ExperimentTokenSecret.Component;
 
     /// <summary>Adds the digest of <paramref name="secret"/>'s data to its annotations (the annotations must exist).</summary>
     public static V1Secret WithDigest(V1Secret secret)

@@ -9,6 +9,7 @@ using AnalysisFacility.Operator.Runtime.Events;
 using AnalysisFacility.Operator.Runtime.Hosting;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Keys;
+using AnalysisFacility.Operator.Tokens.Refresh;
 using k8s;
 using k8s.Models;
 using Serilog;
@@ -25,6 +26,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
     TimeProvider clock, ILogger log) : IReconciler<UserSession>
 {
     private readonly KeyRingCache _rings = new();
+    private readonly SessionExperimentTokens _experimentTokens = new(manager, children.Secrets, new IdentityProviderClients(), clock, log);
 
     /// <summary>How often a session whose facility or signing key is missing looks again (watches usually come first).</summary>
     public static readonly TimeSpan WaitRetry = TimeSpan.FromSeconds(30);
@@ -85,7 +87,8 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         // round trips to the API server (everything else, then the pod) instead of one per object.
         var objects = plan.Build.Objects!;
         var tokenTask = ReconcileTokenAsync(session, facility, plan, now, cancellationToken);
-        var writes = new List<Task> { tokenTask };
+        var experimentTask = _experimentTokens.ReconcileAsync(session, facility, cancellationToken);
+        var writes = new List<Task> { tokenTask, experimentTask };
         writes.AddRange(objects.All().Where(o => o is not V1Pod).Select(obj => manager.Applier.ApplyAsync(obj, session, cancellationToken)));
         if (plan.Dask is { } dask)
         {
@@ -120,8 +123,14 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
             return result.Merge(ReconcileResult.After(WaitRetry));
         }
         result = result.Merge(token.Requeue);
+        var experiment = await experimentTask;
+        if (experiment is not null) result = result.Merge(experiment.Requeue);
 
-        var observation = Observe(session, plan, token.Stored, pod.Pod, []) with { RestartPending = pod.RestartPending };
+        var observation = Observe(session, plan, token.Stored, pod.Pod, []) with
+        {
+            RestartPending = pod.RestartPending,
+            Services = experiment is null ? plan.Services : [.. plan.Services, experiment.Condition],
+        };
         var status = SessionConditions.Derive(observation, session.Status, now.UtcDateTime);
         if (SessionHubRegistration.Awaited(session, facility) is { } awaited)
         {

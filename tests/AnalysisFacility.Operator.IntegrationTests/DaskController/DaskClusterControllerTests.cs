@@ -46,8 +46,11 @@ public sealed class DaskClusterControllerTests(ControlPlaneFixture fixture)
         var workerPod = workers.Spec.Template.Spec;
         workerPod.InitContainers.Should().Contain(c => c.Name == TokenDelivery.InitContainerName);
         workerPod.Containers.Should().Contain(c => c.Name == TokenDelivery.RefresherContainerName);
-        workerPod.Volumes.Should().Contain(v => v.Secret != null && v.Secret.SecretName == TokenDelivery.SecretName(FacilityName, "alice"));
-        workerPod.Containers.Single(c => c.Name == "worker").Env.Should().Contain(e => e.Name == "BEARER_TOKEN_FILE");
+        // The facility logs users in at an identity provider (hub oauth, the default): workers get both of the user's tokens.
+        workerPod.Volumes.SelectMany(v => v.Projected?.Sources ?? []).Select(p => p.Secret?.Name)
+            .Should().Equal(TokenDelivery.SecretName(FacilityName, "alice"), ExperimentTokenSecret.Name(FacilityName, "alice"));
+        workerPod.Containers.Single(c => c.Name == "worker").Env.Select(e => e.Name)
+            .Should().Contain(["BEARER_TOKEN_FILE", TokenDelivery.FacilityTokenVariable, TokenDelivery.ExperimentTokenVariable]);
 
         var service = await GetAsync<V1Service>(api, ns, DaskNames.Scheduler("alice"));
         service!.Spec.Ports.Select(p => p.Port).Should().BeEquivalentTo([8786, 8787]);

@@ -1,5 +1,6 @@
 using System.Text;
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Facility;
 using AnalysisFacility.Operator.Builders.Sessions;
 using AnalysisFacility.Operator.Builders.Tokens;
 using AnalysisFacility.Operator.Controllers;
@@ -72,7 +73,7 @@ public class SessionPlanningTests
     public void Every_object_is_owned_by_the_session_and_the_pod_gets_the_token_delivery()
     {
         var session = Session("alice");
-        var plan = SessionPlanning.Plan(session, Facility(), null);
+        var plan = SessionPlanning.Plan(session, Facility(f => f.Hub.Authentication = new HubAuthentication { Type = "dummy" }), null);
         plan.Build.Objects!.All().Should().OnlyContain(o => o.Metadata.OwnerReferences.Single().Uid == session.Metadata.Uid);
         var pod = plan.Build.Objects.Pod;
         pod.Spec.InitContainers.Select(c => c.Name).Should().Equal(TokenDelivery.InitContainerName, SessionStoreWait.InitContainerName);
@@ -82,6 +83,44 @@ public class SessionPlanningTests
     }
 
     private const long facilityRunAsUser = 1000;
+
+    [Theory]
+    [InlineData("facility")]
+    [InlineData("experiment")]
+    public void With_an_identity_provider_login_the_pod_has_both_tokens_and_HTCondor_always_the_facility_one(string sessionToken)
+    {
+        var facility = Facility(f => f.Tokens.SessionToken = sessionToken); // hub authentication oauth, the default
+        var plan = SessionPlanning.Plan(Session("alice"), facility, null);
+        var pod = plan.Build.Objects!.Pod;
+        var sources = pod.Spec.Volumes.Single(v => v.Projected is not null).Projected.Sources;
+        sources.Select(s => (s.Secret.Name, s.Secret.Optional == true)).Should().Equal(
+            (TokenDelivery.SecretName("cms-af", "alice"), false),
+            (ExperimentTokenSecret.Name("cms-af", "alice"), true)); // a session without a login's token still starts
+        var env = pod.Spec.Containers.Single(c => c.Name == SessionBuilder.NotebookContainer).Env.ToDictionary(e => e.Name, e => e.Value);
+        var experimentIsSessionToken = sessionToken == "experiment";
+        var facilityFile = experimentIsSessionToken ? TokenDelivery.FacilityTokenFile(facilityRunAsUser) : TokenDelivery.TokenFile(facilityRunAsUser);
+        var experimentFile = experimentIsSessionToken ? TokenDelivery.TokenFile(facilityRunAsUser) : TokenDelivery.ExperimentTokenFile(facilityRunAsUser);
+        env["BEARER_TOKEN_FILE"].Should().Be(TokenDelivery.TokenFile(facilityRunAsUser), "discovery's own file holds the session token");
+        env[TokenDelivery.FacilityTokenVariable].Should().Be(facilityFile);
+        env[TokenDelivery.ExperimentTokenVariable].Should().Be(experimentFile);
+        env["_condor_SCITOKENS_FILE"].Should().Be(facilityFile, "the schedd trusts the facility's issuer");
+        plan.Build.Objects.ClientConfig.Data["_condor_SCITOKENS_FILE"].Should().Be(facilityFile);
+        var helper = pod.Spec.InitContainers.Single(c => c.Name == TokenDelivery.InitContainerName).Env.ToDictionary(e => e.Name, e => e.Value);
+        (helper["DEST"], helper["DEST2"], helper["LINK_TO"]).Should().Be((facilityFile, experimentFile, TokenDelivery.TokenFile(facilityRunAsUser)));
+    }
+
+    [Fact]
+    public void Without_an_identity_provider_login_there_is_no_experiment_token_and_choosing_it_is_an_error()
+    {
+        var dummy = Facility(f => f.Hub.Authentication = new HubAuthentication { Type = "dummy" });
+        var env = SessionPlanning.Plan(Session("alice"), dummy, null).Build.Objects!.Pod.Spec.Containers.Single(c => c.Name == SessionBuilder.NotebookContainer).Env;
+        env.Should().NotContain(e => e.Name == TokenDelivery.ExperimentTokenVariable);
+        HubBuilder.Validate(Facility(f =>
+        {
+            f.Hub.Authentication = new HubAuthentication { Type = "dummy" };
+            f.Tokens.SessionToken = "experiment";
+        }).Spec).Should().ContainSingle(e => e.Contains("sessionToken 'experiment'") && e.Contains("oauth"));
+    }
 
     [Fact]
     public void Client_configuration_comes_from_the_facility_spec_before_any_status_is_written()
