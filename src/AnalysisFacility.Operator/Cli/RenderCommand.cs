@@ -97,8 +97,8 @@ public sealed class RenderCommand
         var objects = new List<(string Source, IKubernetesObject<V1ObjectMeta> Object)>();
         foreach (var facility in set.Facilities) objects.AddRange(FacilityRendering.Render(facility, set, settings).Select(o => ($"AnalysisFacility/{facility.Metadata.Name}", o)));
         foreach (var session in set.Sessions) objects.AddRange(SessionRendering.Render(session, set, settings).Select(o => ($"UserSession/{session.Metadata.Name}", o)));
-        foreach (var cluster in set.DaskClusters) objects.AddRange(DaskRendering.Render(cluster, set, settings).Select(o => ($"DaskCluster/{cluster.Metadata.Name}", o)));
-        foreach (var cache in set.XCaches) objects.AddRange(XCacheRendering.Render(cache, set, settings).Select(o => ($"XCacheInstance/{cache.Metadata.Name}", o)));
+        foreach (var cluster in set.DaskClusters) objects.AddRange(DaskPlanning.Render(cluster, set).Select(o => ($"DaskCluster/{cluster.Metadata.Name}", o)));
+        foreach (var cache in set.XCaches) objects.AddRange(XCachePlanning.Render(cache, set).Select(o => ($"XCacheInstance/{cache.Metadata.Name}", o)));
 
         var serializer = new SerializerBuilder().DisableAliases().WithQuotingNecessaryStrings().Build();
         var text = new System.Text.StringBuilder();

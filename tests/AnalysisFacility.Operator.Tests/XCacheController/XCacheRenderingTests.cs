@@ -35,7 +35,7 @@ public sealed class XCacheRenderingTests
     [Fact]
     public void Renders_the_cache_trusting_the_facility_issuer_and_its_audiences()
     {
-        var objects = XCacheRendering.Render(Instance(), Set, new OperatorSettings());
+        var objects = XCachePlanning.Render(Instance(), Set);
         objects.Select(o => o.Kind).Should().BeEquivalentTo(["ConfigMap", "Service", "Service", "StatefulSet", "Secret"]);
         var scitokens = objects.OfType<V1ConfigMap>().Single().Data[XCacheLayout.ScitokensConfigFile];
         scitokens.Should().Contain("https://af.example.org/issuer").And.Contain("https://xcache.example.org").And.Contain("https://wlcg.cern.ch/jwt/v1/any");
@@ -44,7 +44,7 @@ public sealed class XCacheRenderingTests
     [Fact]
     public void Watermarks_out_of_order_are_refused()
     {
-        FluentActions.Invoking(() => XCacheRendering.Render(Instance("0.97", "0.95"), Set, new OperatorSettings()))
+        FluentActions.Invoking(() => XCachePlanning.Render(Instance("0.97", "0.95"), Set))
             .Should().Throw<ArgumentException>().WithMessage("*spec.watermarks*");
     }
 
