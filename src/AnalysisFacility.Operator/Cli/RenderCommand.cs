@@ -10,6 +10,7 @@ using AnalysisFacility.Operator.Runtime.Client;
 using k8s;
 using k8s.Models;
 using YamlDotNet.Serialization;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Cli;
 
@@ -85,7 +86,7 @@ public sealed class RenderCommand
         var documents = YamlDocuments.Parse(yaml);
         var set = new RenderSet
         {
-            Facilities = YamlDocuments.OfKind<AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility>(yaml, "AnalysisFacility"),
+            Facilities = YamlDocuments.OfKind<FacilityResource>(yaml, "AnalysisFacility"),
             Sessions = YamlDocuments.OfKind<UserSession>(yaml, "UserSession"),
             DaskClusters = YamlDocuments.OfKind<DaskCluster>(yaml, "DaskCluster"),
             XCaches = YamlDocuments.OfKind<XCacheInstance>(yaml, "XCacheInstance"),

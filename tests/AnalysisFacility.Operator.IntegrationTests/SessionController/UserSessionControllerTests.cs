@@ -12,6 +12,7 @@ using AnalysisFacility.Operator.Tokens.Issuance;
 using k8s;
 using k8s.Models;
 using static AnalysisFacility.Operator.IntegrationTests.SessionController.SessionTestBed;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.SessionController;
 
@@ -315,7 +316,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
 
         // The admin points the facility at a cache: the client configuration changes at once, the running server stays.
         var facilityPatch = new JsonObject { ["spec"] = new JsonObject { ["xcache"] = new JsonObject { ["name"] = "xcache" } } };
-        await fixture.Api.PatchAsync(fixture.Api.Types.For<AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility>(), bed.Namespace, FacilityName,
+        await fixture.Api.PatchAsync(fixture.Api.Types.For<FacilityResource>(), bed.Namespace, FacilityName,
             facilityPatch.ToJsonString(), KubernetesApi.MergePatch, CancellationToken.None);
         await Eventually.TrueAsync(async () =>
             (await bed.GetAsync<V1ConfigMap>(SessionNames.ClientConfig(session)))?.Data.TryGetValue("XCACHE_ENDPOINT", out var endpoint) == true

@@ -3,12 +3,13 @@ using AnalysisFacility.Operator.Builders.Dask;
 using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.Dask;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.DaskController;
 
 public sealed class DaskRenderingTests
 {
-    private static readonly Api.V1Alpha1.AnalysisFacility Facility = new()
+    private static readonly FacilityResource Facility = new()
     {
         Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "users" },
         Spec = new AnalysisFacilitySpec { Domain = "coffea.casa", Dask = new DaskDefaults { MaxWorkersPerCluster = 5 } },

@@ -5,6 +5,7 @@ using AnalysisFacility.Operator.Builders.XCache;
 using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.XCache;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.XCacheController;
 
@@ -24,7 +25,7 @@ public sealed class XCacheRenderingTests
     {
         Facilities =
         [
-            new Api.V1Alpha1.AnalysisFacility
+            new FacilityResource
             {
                 Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "af", Uid = "u1" },
                 Spec = new AnalysisFacilitySpec { Tokens = new TokenIssuerSpec { Issuer = "https://af.example.org/issuer", AllowAnyAudience = true, Audiences = ["https://xcache.example.org"] } },
