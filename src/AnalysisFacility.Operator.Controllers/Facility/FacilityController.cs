@@ -19,15 +19,18 @@ public static class FacilityController
     /// <summary>How long session changes are gathered before the facility's identity map is rebuilt.</summary>
     public static readonly TimeSpan SessionChangeCoalescing = TimeSpan.FromSeconds(2);
 
-    /// <summary>Creates the informers and the controller and adds them to <paramref name="manager"/>.</summary>
-    public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log)
+    /// <summary>
+    /// Creates the informers and the controller and adds them to <paramref name="manager"/>; <paramref name="time"/>
+    /// dates key rotation, certificates and conditions (the system clock unless a test sets one).
+    /// </summary>
+    public static void Register(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers, ILogger log, TimeProvider? time = null)
     {
         // StatusWriter resolves types by apiVersion/kind; Types.For<T>() alone does not index custom resources by kind.
         manager.Api.Types.Register(manager.Api.Types.For<FacilityResource>());
         var facilities = manager.Informer<FacilityResource>();
         var sessions = manager.Informer<UserSession>();
         var children = new FacilityChildren(manager);
-        var reconciler = new FacilityReconciler(manager, settings, issuers, children, sessions, log.ForContext("Controller", Name));
+        var reconciler = new FacilityReconciler(manager, settings, issuers, children, sessions, time ?? TimeProvider.System, log.ForContext("Controller", Name));
         var controller = new Controller<FacilityResource>(Name, facilities, reconciler, manager.Api, manager.Metrics, log, settings.Workers, reconciler);
         children.Watch(controller);
         // Session users become SCITOKENS identities in the schedd's map file: only an HTCondor facility cares, and a burst

@@ -27,7 +27,7 @@ namespace AnalysisFacility.Operator.Controllers.Facility;
 /// retain) gets no owner reference, so neither pruning nor garbage collection ever deletes it.
 /// </summary>
 internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers,
-    FacilityChildren children, Informer<UserSession> sessions, ILogger log) : IReconciler<FacilityResource>, IFinalizer<FacilityResource>
+    FacilityChildren children, Informer<UserSession> sessions, TimeProvider time, ILogger log) : IReconciler<FacilityResource>, IFinalizer<FacilityResource>
 {
     public const string FinalizerName = "analysisfacility.io/cleanup";
     private static readonly TimeSpan MinimumRequeue = TimeSpan.FromSeconds(1);
@@ -77,7 +77,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
 
     public async Task<ReconcileResult> ReconcileAsync(FacilityResource facility, CancellationToken cancellationToken)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
         var ns = facility.Metadata.NamespaceProperty;
         var name = facility.Metadata.Name;
         var result = ReconcileResult.Done;

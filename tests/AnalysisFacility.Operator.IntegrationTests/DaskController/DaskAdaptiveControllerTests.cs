@@ -157,7 +157,7 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
                 (await client.GetWorkersAsync(new Uri($"http://127.0.0.1:{dashboardPort}/api/v1"), default)).Select(w => w.Name).SequenceEqual(workers.Keys),
                 TimeSpan.FromSeconds(30), "the surviving pod's worker is the one the scheduler still has");
 
-            await AssertNoWritesAsync(() => operatorApi.Calls.Writes, TimeSpan.FromSeconds(5), "idle adaptive cluster at its minimum", () => string.Join("\n", writeLog.TakeLast(25)));
+            await SteadyState.AssertNoWritesAsync(() => operatorApi.Calls.Writes, TimeSpan.FromSeconds(5), "idle adaptive cluster at its minimum", () => string.Join("\n", writeLog.TakeLast(25)));
         }
         finally
         {

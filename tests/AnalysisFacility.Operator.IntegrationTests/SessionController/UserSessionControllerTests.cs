@@ -85,10 +85,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
         ready.Status.Conditions.Should().OnlyContain(c => c.ObservedGeneration == ready.Metadata.Generation);
 
         // Steady state: once the facility, Dask and session controllers have converged, nothing more to write.
-        await harness.WaitForQuietAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60));
-        var writes = harness.Host.Api.Calls.Writes;
-        await Task.Delay(4000);
-        harness.Host.Api.Calls.Writes.Should().Be(writes, "a session in steady state makes no API writes");
+        await SteadyState.AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(4), "a ready session");
 
         // Deleting the session removes what it owns (garbage collection), never the store claim.
         await fixture.Api.DeleteAsync(fixture.Api.Types.For<UserSession>(), bed.Namespace, SessionNames.ForUser(MappedUser), CancellationToken.None);
