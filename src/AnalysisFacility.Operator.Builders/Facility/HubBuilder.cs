@@ -2,6 +2,7 @@ using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Common;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -77,7 +78,7 @@ public static class HubBuilder
         return errors;
     }
 
-    public static ComponentObjects Build(Api.V1Alpha1.AnalysisFacility facility, FacilityContext context)
+    public static ComponentObjects Build(FacilityResource facility, FacilityContext context)
     {
         var hub = facility.Spec.Hub;
         if (!hub.Enabled) return ComponentObjects.Disabled(Component, ConditionType);
@@ -141,7 +142,7 @@ public static class HubBuilder
         Rules = HubPermissions.Select(p => new V1PolicyRule { ApiGroups = [p.Group], Resources = [p.Resource], Verbs = p.Verbs.ToList() }).ToList(),
     };
 
-    private static V1Deployment Deployment(Api.V1Alpha1.AnalysisFacility facility, Kube kube, FacilityNames names, FacilityContext context, string configText)
+    private static V1Deployment Deployment(FacilityResource facility, Kube kube, FacilityNames names, FacilityContext context, string configText)
     {
         var hub = facility.Spec.Hub;
         var env = new List<V1EnvVar>
@@ -234,7 +235,7 @@ public static class HubBuilder
         },
     };
 
-    private static V1Ingress Ingress(Api.V1Alpha1.AnalysisFacility facility, Kube kube, FacilityNames names, FacilityContext context)
+    private static V1Ingress Ingress(FacilityResource facility, Kube kube, FacilityNames names, FacilityContext context)
     {
         var hub = facility.Spec.Hub;
         var host = hub.Host!;

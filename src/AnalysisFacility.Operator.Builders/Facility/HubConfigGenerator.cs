@@ -1,5 +1,6 @@
 using System.Text;
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -42,7 +43,7 @@ public sealed record HubRuntime
     public const int ProxyPublicPort = 8000;
     public const int ProxyApiPort = 8001;
 
-    public static HubRuntime InCluster(Api.V1Alpha1.AnalysisFacility facility)
+    public static HubRuntime InCluster(FacilityResource facility)
     {
         var names = new FacilityNames(facility.Metadata.Name);
         return new HubRuntime
@@ -62,7 +63,7 @@ public sealed record HubRuntime
     /// A hub on loopback that starts its own proxy (configurable-http-proxy must be installed), for tests and
     /// development. The UserSession spawner needs the operator, so a local spawner class may be swapped in.
     /// </summary>
-    public static HubRuntime LocalRun(Api.V1Alpha1.AnalysisFacility facility, int publicPort, int hubPort, int proxyApiPort,
+    public static HubRuntime LocalRun(FacilityResource facility, int publicPort, int hubPort, int proxyApiPort,
         string dataDirectory, string? spawnerClass, IReadOnlyList<string> idleCullerCommand) => new()
     {
         BindUrl = $"http://127.0.0.1:{publicPort}",
@@ -101,7 +102,7 @@ public static class HubConfigGenerator
     /// <summary>Scopes jupyterhub-idle-culler needs (its README): list users, see activity, stop servers.</summary>
     public static readonly IReadOnlyList<string> IdleCullerScopes = ["list:users", "read:users:activity", "read:servers", "delete:servers"];
 
-    public static string Generate(Api.V1Alpha1.AnalysisFacility facility, HubRuntime runtime)
+    public static string Generate(FacilityResource facility, HubRuntime runtime)
     {
         var hub = facility.Spec.Hub;
         var config = new StringBuilder();
@@ -130,7 +131,7 @@ public static class HubConfigGenerator
         return config.ToString();
     }
 
-    private static void AppendAuthentication(StringBuilder config, Api.V1Alpha1.AnalysisFacility facility)
+    private static void AppendAuthentication(StringBuilder config, FacilityResource facility)
     {
         var hub = facility.Spec.Hub;
         config.AppendLine("# Authentication");
@@ -179,7 +180,7 @@ public static class HubConfigGenerator
         config.AppendLine();
     }
 
-    private static void AppendSpawner(StringBuilder config, Api.V1Alpha1.AnalysisFacility facility, HubRuntime runtime)
+    private static void AppendSpawner(StringBuilder config, FacilityResource facility, HubRuntime runtime)
     {
         config.AppendLine("# Spawner: every server is a UserSession resource the operator runs.");
         Python.Assign(config, "JupyterHub.spawner_class", runtime.SpawnerClassOverride ?? SpawnerClass);

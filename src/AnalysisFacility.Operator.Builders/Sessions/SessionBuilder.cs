@@ -316,9 +316,8 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
     private static V1NetworkPolicy BuildNetworkPolicy(string sessionName, string name, string ns, string facilityName,
         Dictionary<string, string> labels, SessionContext context)
     {
-        var hubSelector = context.HubPodSelector is { } selector
-            ? new Dictionary<string, string>(selector)
-            : new Dictionary<string, string> { [Labels.Facility] = facilityName, [Labels.Component] = "hub" };
+        // The hub pods, the only ones allowed to reach the notebook server.
+        var hubSelector = new Dictionary<string, string> { [Labels.Facility] = facilityName, [Labels.Component] = "hub" };
 
         // The facility's own pods (hub, HTCondor, ServiceX, Dask, ...) but not other users' notebooks.
         var facilityServices = new V1NetworkPolicyPeer
@@ -354,7 +353,6 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
             },
             new() { To = external },
         };
-        if (context.ExtraEgressPeers.Count > 0) egress.Add(new V1NetworkPolicyEgressRule { To = context.ExtraEgressPeers.ToList() });
 
         return new V1NetworkPolicy
         {

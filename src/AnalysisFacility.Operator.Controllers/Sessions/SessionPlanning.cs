@@ -65,7 +65,7 @@ public static class SessionPlanning
         {
             StoreName = storeName,
             // From the facility's spec, not its status: a session is configured at once, and a status write never changes it.
-            Endpoints = SessionServiceEndpoints.From(FacilityStatusHelper.Endpoints(facility)) with
+            Endpoints = SessionServiceEndpoints.From(FacilityBuilder.Endpoints(facility)) with
             {
                 CondorPrivateNetwork = facility.Spec.HTCondor is { Enabled: true, External: not null } ? HTCondorBuilder.UidDomain(facility) : null,
             },

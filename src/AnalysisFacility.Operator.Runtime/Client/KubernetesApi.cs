@@ -10,45 +10,6 @@ using k8s;
 
 namespace AnalysisFacility.Operator.Runtime.Client;
 
-/// <summary>An error answer of the API server, with its HTTP status and the Status reason.</summary>
-public sealed class KubernetesApiException(HttpStatusCode statusCode, string reason, string message)
-    : Exception($"{(int)statusCode} {reason}: {message}")
-{
-    public HttpStatusCode StatusCode { get; } = statusCode;
-    public string Reason { get; } = reason;
-    public string ApiMessage { get; } = message;
-    public bool IsNotFound => StatusCode == HttpStatusCode.NotFound;
-    public bool IsConflict => StatusCode == HttpStatusCode.Conflict;
-    public bool IsGone => StatusCode == HttpStatusCode.Gone;
-    public bool IsInvalid => StatusCode == HttpStatusCode.UnprocessableEntity;
-}
-
-/// <summary>One page of a LIST.</summary>
-public sealed record ListPage(IReadOnlyList<JsonObject> Items, string ResourceVersion, string? Continue);
-
-/// <summary>A watch event as the API server sends it: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.</summary>
-/// <remarks>The object stays raw JSON: a cache decodes it straight to its typed form, or skips it when it already holds
-/// that resourceVersion (the echo of its own write). It lives in the pooled document of its line: read it before the
-/// event is disposed (the watch's reader disposes it when the next event is asked for).</remarks>
-public sealed class WatchEvent(string type, JsonElement obj, JsonDocument? document = null) : IDisposable
-{
-    public string Type { get; } = type;
-    public JsonElement Object { get; } = obj;
-
-    // Looked up once: an informer reads name, namespace and resourceVersion of every event.
-    public JsonElement? Metadata { get; } = obj.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object ? metadata : null;
-
-    public string? MetadataString(string name) => Metadata is { } metadata ? StringProperty(metadata, name) : null;
-
-    /// <summary>A string property of a JSON object, or null when it is absent or not a string.</summary>
-    public static string? StringProperty(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    public string? ResourceVersion => MetadataString("resourceVersion");
-
-    public void Dispose() => document?.Dispose();
-}
-
 /// <summary>
 /// Generic REST access to any resource type, built on KubernetesClient's authenticated HttpClient.
 /// One instance is shared by the whole process (creating clients repeatedly leaks handlers).

@@ -91,7 +91,7 @@ public sealed class DaskClusterControllerTests(ControlPlaneFixture fixture)
         cluster!.Status.Phase.Should().Be("Ready");
         Condition(cluster.Status.Conditions, DaskConditions.ExternalRouteReady)!.Status.Should().Be("False", "the route is still missing, which only degrades");
 
-        await AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(4), "ready cluster");
+        await SteadyState.AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(4), "ready cluster");
 
         // Replicas follow the spec.
         await PatchSpecAsync<DaskCluster>(api, ns, "alice", new JsonObject { ["worker"] = new JsonObject { ["replicas"] = 4 } });
@@ -110,7 +110,7 @@ public sealed class DaskClusterControllerTests(ControlPlaneFixture fixture)
         await Eventually.TrueAsync(async () => (await EventsAsync(api, ns, "alice")).Any(e => e.Reason == DaskConditions.InvalidSpec && e.Type == "Warning"),
             Wait, "InvalidSpec Warning Event");
         (await GetAsync<V1Deployment>(api, ns, DaskNames.Workers("alice")))!.Spec.Replicas.Should().Be(4, "a bad edit does not touch what runs");
-        await AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(3), "invalid cluster");
+        await SteadyState.AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(3), "invalid cluster");
 
         // Deletion: garbage collection removes everything the cluster owned.
         await api.DeleteAsync(api.Types.For<DaskCluster>(), ns, "alice", CancellationToken.None);

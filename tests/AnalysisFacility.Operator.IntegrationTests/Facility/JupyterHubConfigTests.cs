@@ -5,6 +5,7 @@ using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Facility;
 using AnalysisFacility.Operator.IntegrationTests.Support;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.Facility;
 
@@ -22,9 +23,9 @@ public sealed class JupyterHubConfigTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static Api.V1Alpha1.AnalysisFacility Facility(Action<HubSpec> configure)
+    private static FacilityResource Facility(Action<HubSpec> configure)
     {
-        var facility = new Api.V1Alpha1.AnalysisFacility
+        var facility = new FacilityResource
         {
             Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cmsaf" },
             Spec = new AnalysisFacilitySpec { Tokens = new TokenIssuerSpec { Issuer = "https://cmsaf-jh.unl.edu/issuer" } },

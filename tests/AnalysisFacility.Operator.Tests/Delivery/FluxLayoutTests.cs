@@ -2,6 +2,7 @@ using AnalysisFacility.Operator.Runtime.Client;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using k8s;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.Delivery;
 
@@ -63,7 +64,7 @@ public sealed class FluxLayoutTests
         var samples = DeliveryFiles.PathOf("deploy", "samples");
         var kinds = new Dictionary<string, Func<string, object?>>
         {
-            ["AnalysisFacility"] = yaml => YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(yaml).Spec,
+            ["AnalysisFacility"] = yaml => YamlDocuments.Single<FacilityResource>(yaml).Spec,
             ["UserSession"] = yaml => YamlDocuments.Single<UserSession>(yaml).Spec,
             ["DaskCluster"] = yaml => YamlDocuments.Single<DaskCluster>(yaml).Spec,
             ["XCacheInstance"] = yaml => YamlDocuments.Single<XCacheInstance>(yaml).Spec,

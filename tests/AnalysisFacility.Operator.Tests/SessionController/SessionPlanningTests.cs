@@ -9,7 +9,7 @@ using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Keys;
 using AnalysisFacility.Operator.Runtime.Cache;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.SessionController;
 
@@ -17,7 +17,7 @@ public class SessionPlanningTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
 
-    private static AF Facility(Action<AnalysisFacilitySpec>? edit = null)
+    private static FacilityResource Facility(Action<AnalysisFacilitySpec>? edit = null)
     {
         var spec = new AnalysisFacilitySpec
         {
@@ -25,7 +25,7 @@ public class SessionPlanningTests
             UserStore = new UserStoreSpec { Enabled = true, Users = [new StoreUserMapping { User = "alice", StoreName = "alice-store" }] },
         };
         edit?.Invoke(spec);
-        return new AF { Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cms", Uid = Guid.NewGuid().ToString() }, Spec = spec };
+        return new FacilityResource { Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cms", Uid = Guid.NewGuid().ToString() }, Spec = spec };
     }
 
     private static UserSession Session(string user, Action<UserSessionSpec>? edit = null)
@@ -200,7 +200,7 @@ public class SessionPlanningTests
     }
 
     /// <summary>Alice's session of a facility with one active key, and her token request.</summary>
-    private static (AF Facility, IssuerSettings Settings, KeyRing Ring, UserSession Session, TokenRequest Request, string Hash) TokenSetup()
+    private static (FacilityResource Facility, IssuerSettings Settings, KeyRing Ring, UserSession Session, TokenRequest Request, string Hash) TokenSetup()
     {
         var facility = Facility();
         var settings = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid).ValueOrThrow();
