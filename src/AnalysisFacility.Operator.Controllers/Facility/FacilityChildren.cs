@@ -4,14 +4,14 @@ using AnalysisFacility.Operator.Runtime.Controllers;
 using AnalysisFacility.Operator.Runtime.Hosting;
 using k8s;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Facility;
 
 /// <summary>The shared informers (managed objects only) of every kind a facility makes.</summary>
 internal sealed class FacilityChildren
 {
-    private readonly List<(ResourceType Type, Func<IEnumerable<IKubernetesObject<V1ObjectMeta>>> List, Action<Controller<AF>> Watch)> _kinds = [];
+    private readonly List<(ResourceType Type, Func<IEnumerable<IKubernetesObject<V1ObjectMeta>>> List, Action<Controller<FacilityResource>> Watch)> _kinds = [];
 
     public FacilityChildren(OperatorManager manager)
     {
@@ -44,7 +44,7 @@ internal sealed class FacilityChildren
     public IEnumerable<(ResourceType Type, IKubernetesObject<V1ObjectMeta> Object)> OfKind<T>(string @namespace, string facility) =>
         OwnedBy(@namespace, facility).Where(e => e.Object is T);
 
-    public void Watch(Controller<AF> controller)
+    public void Watch(Controller<FacilityResource> controller)
     {
         foreach (var kind in _kinds) kind.Watch(controller);
     }

@@ -10,7 +10,7 @@ using AnalysisFacility.Operator.Runtime.Hosting;
 using AnalysisFacility.Operator.Tokens.Refresh;
 using k8s.Models;
 using Serilog;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Sessions;
 
@@ -36,7 +36,7 @@ internal sealed class SessionExperimentTokens(OperatorManager manager, Informer<
     public static readonly TimeSpan HandoverRetry = TimeSpan.FromSeconds(2);
 
     /// <summary>Null when the facility offers no experiment token (its hub does not log users in at an identity provider).</summary>
-    public async Task<ExperimentTokenOutcome?> ReconcileAsync(UserSession session, AF facility, CancellationToken cancellationToken)
+    public async Task<ExperimentTokenOutcome?> ReconcileAsync(UserSession session, FacilityResource facility, CancellationToken cancellationToken)
     {
         if (!ExperimentTokenSecret.Offered(facility) || facility.Spec.Hub.Authentication.OAuth is not { } oauth) return null;
         var ns = session.Metadata.NamespaceProperty;
@@ -65,7 +65,7 @@ internal sealed class SessionExperimentTokens(OperatorManager manager, Informer<
         return await RefreshAsync(session, facility, oauth, name, record, now, cancellationToken);
     }
 
-    private async Task<ExperimentTokenOutcome> RefreshAsync(UserSession session, AF facility, OAuthSpec oauth, string name, ExperimentTokenRecord record,
+    private async Task<ExperimentTokenOutcome> RefreshAsync(UserSession session, FacilityResource facility, OAuthSpec oauth, string name, ExperimentTokenRecord record,
         DateTimeOffset now, CancellationToken cancellationToken)
     {
         var ns = session.Metadata.NamespaceProperty;
@@ -147,7 +147,7 @@ internal sealed class SessionExperimentTokens(OperatorManager manager, Informer<
         }
     }
 
-    private async Task WriteAsync(UserSession session, AF facility, ExperimentTokenRecord record, IDictionary<string, byte[]> data, CancellationToken cancellationToken)
+    private async Task WriteAsync(UserSession session, FacilityResource facility, ExperimentTokenRecord record, IDictionary<string, byte[]> data, CancellationToken cancellationToken)
     {
         var secret = ExperimentTokenSecret.Build(facility.Metadata.Name, session.Metadata.NamespaceProperty, session.Spec.User.Name, record, data);
         Applier.SetControllerReference(secret, session);

@@ -12,7 +12,7 @@ using AnalysisFacility.Operator.Runtime.Apply;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Jose;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Sessions;
 
@@ -45,7 +45,7 @@ public static class SessionPlanning
     public static string PredictedSchedulerAddress(string clusterName, string @namespace, bool tls) =>
         $"{(tls ? "tls" : "tcp")}://{DaskNames.SchedulerHost(clusterName, @namespace)}:{DaskNames.CommPort}";
 
-    public static SessionPlan Plan(UserSession session, AF facility, DaskCluster? observedDask)
+    public static SessionPlan Plan(UserSession session, FacilityResource facility, DaskCluster? observedDask)
     {
         var ns = session.Metadata.NamespaceProperty;
         var storeName = SessionStore.ResolveStoreName(session, facility);
@@ -92,9 +92,9 @@ public static class SessionPlanning
     }
 
     /// <summary>The session's Dask request: its own, else the facility's default for sessions that say nothing.</summary>
-    public static SessionDask? DaskOf(UserSession session, AF facility) => session.Spec.Dask ?? facility.Spec.Dask.Sessions;
+    public static SessionDask? DaskOf(UserSession session, FacilityResource facility) => session.Spec.Dask ?? facility.Spec.Dask.Sessions;
 
-    public static DaskCluster BuildDaskCluster(UserSession session, AF facility, SessionDask spec)
+    public static DaskCluster BuildDaskCluster(UserSession session, FacilityResource facility, SessionDask spec)
     {
         var name = DaskClusterName(session.Metadata.Name);
         var labels = Labels.For(SessionBuilder.Application, session.Metadata.Name, "dask", facility.Metadata.Name);
@@ -131,7 +131,7 @@ public static class SessionPlanning
     }
 
     /// <summary>The token Secret for a freshly minted token, with the request hash for later comparison.</summary>
-    public static V1Secret TokenSecret(UserSession session, AF facility, MintedToken token, string requestHash)
+    public static V1Secret TokenSecret(UserSession session, FacilityResource facility, MintedToken token, string requestHash)
     {
         var secret = TokenDelivery.BuildSecret(facility.Metadata.Name, session.Metadata.NamespaceProperty, session.Spec.User.Name, token);
         secret.Metadata.Annotations[TokenRequestAnnotation] = requestHash;
@@ -168,7 +168,7 @@ public static class SessionPlanning
     }
 
     /// <summary>When the session must be stopped: spec.ttl and the facility's culling maxAge (when enabled and &gt; 0), the earlier.</summary>
-    public static DateTimeOffset? CullDeadline(UserSession session, AF facility)
+    public static DateTimeOffset? CullDeadline(UserSession session, FacilityResource facility)
     {
         var created = session.Metadata.CreationTimestamp;
         if (created is null) return null;

@@ -13,7 +13,7 @@ using AnalysisFacility.Operator.Tokens.Refresh;
 using k8s;
 using k8s.Models;
 using Serilog;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Sessions;
 
@@ -22,7 +22,7 @@ namespace AnalysisFacility.Operator.Controllers.Sessions;
 /// session's DaskCluster, status from what is observed, and culling. Every read comes from the caches, so a
 /// session in steady state costs no API call.
 /// </summary>
-internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF> facilities, SessionChildren children,
+internal sealed class UserSessionReconciler(OperatorManager manager, Informer<FacilityResource> facilities, SessionChildren children,
     TimeProvider clock, ILogger log) : IReconciler<UserSession>
 {
     private readonly KeyRingCache _rings = new();
@@ -147,7 +147,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
 
     private sealed record TokenOutcome(StoredToken Stored, ReconcileResult Requeue, (string Reason, string Message)? Problem);
 
-    private async Task<TokenOutcome> ReconcileTokenAsync(UserSession session, AF facility, SessionPlan plan, DateTimeOffset now,
+    private async Task<TokenOutcome> ReconcileTokenAsync(UserSession session, FacilityResource facility, SessionPlan plan, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         var ns = session.Metadata.NamespaceProperty;
@@ -193,7 +193,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         at > now ? at - now + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1);
 
     /// <summary>The audiences the facility configures itself (the schedd), exactly as the facility controller passes them.</summary>
-    internal static IReadOnlyList<string> ExtraAudiences(AF facility) =>
+    internal static IReadOnlyList<string> ExtraAudiences(FacilityResource facility) =>
         facility.Spec.HTCondor.Enabled ? [HTCondorBuilder.ScheddAudience(facility)] : [];
 
     private async Task<KeyRing?> ReadRingAsync(string ns, string facilityName, CancellationToken cancellationToken)
