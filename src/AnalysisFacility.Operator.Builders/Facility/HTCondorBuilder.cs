@@ -55,6 +55,13 @@ public static class HTCondorBuilder
     public const string ExecuteConfigKey = "10-execute.conf";
     public const string MapFileKey = "scitokens.map";
 
+    /// <summary>
+    /// Audiences the facility's issuer adds to every token because the facility configures their consumers itself: its
+    /// schedds (in-cluster and external). The one list the facility's minter (robots) and the sessions' minter use.
+    /// </summary>
+    public static IReadOnlyList<string> IssuerAudiences(FacilityResource facility) =>
+        facility.Spec.HTCondor.Enabled ? new[] { ScheddAudience(facility), ExternalScheddAudience(facility) }.OfType<string>().ToList() : [];
+
     /// <summary>The audience the schedd accepts for tokens of the facility's issuer: spec value, or its Service address.</summary>
     public static string ScheddAudience(FacilityResource facility) =>
         facility.Spec.HTCondor.Schedd.Audience

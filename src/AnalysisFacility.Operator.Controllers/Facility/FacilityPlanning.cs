@@ -61,12 +61,6 @@ public static class FacilityPlanning
         return newSecretValue is null ? context : context with { NewSecretValue = newSecretValue };
     }
 
-    /// <summary>Extra audiences the facility configures itself (the schedd), as the minter must use too.</summary>
-    public static IReadOnlyList<string> ExtraAudiences(FacilityResource facility) =>
-        facility.Spec.HTCondor.Enabled
-            ? new[] { HTCondorBuilder.ScheddAudience(facility), HTCondorBuilder.ExternalScheddAudience(facility) }.OfType<string>().ToList()
-            : [];
-
     /// <summary>
     /// Every component's desired objects, labelled for tracking; the hub gets the spawner ConfigMap, and the
     /// <see cref="FacilityLabels.TokensComponent"/> pseudo-component holds <paramref name="tokenObjects"/>.

@@ -186,7 +186,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     {
         var secretName = FacilitySecrets.IssuerKeysSecretName(facility.Metadata.Name);
         var placeholder = FacilityPlanning.TokensSecret(facility, secretName, new Dictionary<string, byte[]>());
-        var settingsResult = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid, FacilityPlanning.ExtraAudiences(facility));
+        var settingsResult = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid, HTCondorBuilder.IssuerAudiences(facility));
         if (!settingsResult.Succeeded)
         {
             // Keep the keys and what is published: a bad edit must not take the issuer away.

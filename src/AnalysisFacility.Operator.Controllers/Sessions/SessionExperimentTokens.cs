@@ -150,7 +150,6 @@ internal sealed class SessionExperimentTokens(OperatorManager manager, Informer<
     private async Task WriteAsync(UserSession session, FacilityResource facility, ExperimentTokenRecord record, IDictionary<string, byte[]> data, CancellationToken cancellationToken)
     {
         var secret = ExperimentTokenSecret.Build(facility.Metadata.Name, session.Metadata.NamespaceProperty, session.Spec.User.Name, record, data);
-        Applier.SetControllerReference(secret, session);
         await manager.Applier.ApplyAsync(secret, session, cancellationToken);
     }
 

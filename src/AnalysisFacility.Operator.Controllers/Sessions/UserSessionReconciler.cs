@@ -63,7 +63,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<Fa
             return ReconcileResult.Done;
         }
 
-        var observedDask = children.DaskClusters.Get(new ObjectKey(ns, SessionPlanning.DaskClusterName(session.Metadata.Name)));
+        var observedDask = children.DaskClusters.Get(new ObjectKey(ns, SessionNames.DaskCluster(session.Metadata.Name)));
         var plan = SessionPlanning.Plan(session, facility, observedDask);
         var result = deadline is { } d ? ReconcileResult.After(d - now) : ReconcileResult.Done;
 
@@ -97,7 +97,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<Fa
         }
         else
         {
-            writes.Add(manager.Applier.DeleteAsync(manager.Api.Types.For<DaskCluster>(), ns, SessionPlanning.DaskClusterName(session.Metadata.Name), cancellationToken));
+            writes.Add(manager.Applier.DeleteAsync(manager.Api.Types.For<DaskCluster>(), ns, SessionNames.DaskCluster(session.Metadata.Name), cancellationToken));
         }
         if (objects.NetworkPolicy is null)
         {
@@ -152,7 +152,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<Fa
     {
         var ns = session.Metadata.NamespaceProperty;
         var stored = await StoredTokens.ReadAsync(children.Secrets, manager.Api, ns, plan.TokenSecretName, cancellationToken);
-        var settingsResult = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid, ExtraAudiences(facility));
+        var settingsResult = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid, HTCondorBuilder.IssuerAudiences(facility));
         if (!settingsResult.Succeeded)
         {
             return new TokenOutcome(stored, ReconcileResult.Done, ("InvalidIssuer", string.Join("; ", settingsResult.Errors)));
@@ -192,10 +192,6 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<Fa
     private static TimeSpan Until(DateTimeOffset at, DateTimeOffset now) =>
         at > now ? at - now + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1);
 
-    /// <summary>The audiences the facility configures itself (the schedd), exactly as the facility controller passes them.</summary>
-    internal static IReadOnlyList<string> ExtraAudiences(FacilityResource facility) =>
-        facility.Spec.HTCondor.Enabled ? [HTCondorBuilder.ScheddAudience(facility)] : [];
-
     private async Task<KeyRing?> ReadRingAsync(string ns, string facilityName, CancellationToken cancellationToken)
     {
         var read = await IssuerKeyRings.ReadAsync(children.Secrets, manager.Api, _rings, ns, facilityName, cancellationToken);
@@ -209,45 +205,31 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<Fa
 
     private sealed record PodOutcome(V1Pod? Pod, string? RestartPending);
 
-    /// <summary>
-    /// Pods are immutable, so a changed specification means a new pod. Who changed it decides when: a change of the
-    /// session itself (profile, image, resources, store) replaces the pod now, as its owner asked; a change that comes
-    /// from the facility (an admin's edit of defaults or services) never kills a running or stopped server: it waits,
-    /// reported as ServerUpToDate=False, and applies when the server next starts. A pod that has not started yet is
-    /// simply replaced.
-    /// </summary>
+    /// <summary>Carries out <see cref="PodReplacementPolicy"/>'s decision for the session's pod.</summary>
     private async Task<PodOutcome> ReconcilePodAsync(UserSession session, V1Pod desired, CancellationToken cancellationToken)
     {
         var key = ObjectKey.Of(desired);
         var live = children.Pods.Get(key);
-        if (live is null)
+        var decision = PodReplacementPolicy.Decide(live, Applier.Hash(desired, session),
+            desired.Metadata.Annotations?.TryGetValue(SessionBuilder.SessionSpecHashAnnotation, out var sessionHash) == true ? sessionHash : null);
+        switch (decision.Action)
         {
-            await manager.Applier.ApplyAsync(desired, session, cancellationToken);
-            return new PodOutcome(children.Pods.Get(key), null);
+            case PodAction.Create:
+                await manager.Applier.ApplyAsync(desired, session, cancellationToken);
+                return new PodOutcome(children.Pods.Get(key), null);
+            case PodAction.Keep:
+                await manager.Applier.ApplyAsync(desired, session, cancellationToken); // no call unless edited by hand
+                return new PodOutcome(live, null);
+            case PodAction.Defer:
+                return new PodOutcome(live, decision.Message);
+            case PodAction.Replace:
+                await manager.Events.RecordAsync(session, EventRecorder.Normal, "PodReplaced", decision.Message!, cancellationToken);
+                await manager.Api.DeleteAsync(manager.Api.Types.For<V1Pod>(), key.Namespace, key.Name, cancellationToken, uid: live!.Metadata.Uid);
+                return new PodOutcome(live, null);
+            default:
+                return new PodOutcome(live, null);
         }
-        if (live.Metadata.DeletionTimestamp is not null) return new PodOutcome(live, null); // the deletion event brings us back
-        var liveHash = Annotation(live, Applier.HashAnnotation);
-        if (liveHash == SessionPlanning.AppliedHash(desired))
-        {
-            await manager.Applier.ApplyAsync(desired, session, cancellationToken); // no call unless edited by hand
-            return new PodOutcome(live, null);
-        }
-
-        var sessionChanged = Annotation(live, SessionBuilder.SessionSpecHashAnnotation) != Annotation(desired, SessionBuilder.SessionSpecHashAnnotation);
-        var started = live.Status?.Phase is "Running" or "Succeeded";
-        if (started && !sessionChanged)
-        {
-            return new PodOutcome(live, "The facility changed the notebook server's configuration; it applies when the server next starts.");
-        }
-        await manager.Events.RecordAsync(session, EventRecorder.Normal, "PodReplaced",
-            sessionChanged ? "The session's specification changed; the notebook pod is replaced."
-                : "The notebook pod's specification changed before it started; the pod is replaced.", cancellationToken);
-        await manager.Api.DeleteAsync(manager.Api.Types.For<V1Pod>(), key.Namespace, key.Name, cancellationToken, uid: live.Metadata.Uid);
-        return new PodOutcome(live, null);
     }
-
-    private static string? Annotation(V1Pod pod, string name) =>
-        pod.Metadata.Annotations?.TryGetValue(name, out var value) == true ? value : null;
 
     private V1Pod? CurrentPod(UserSession session) =>
         children.Pods.Get(new ObjectKey(session.Metadata.NamespaceProperty, SessionNames.Server(session.Metadata.Name)));

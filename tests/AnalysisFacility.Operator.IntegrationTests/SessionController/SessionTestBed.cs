@@ -68,7 +68,7 @@ internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, Fac
     }
 
     public IssuerSettings Settings => IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid,
-        facility.Spec.HTCondor.Enabled ? [Builders.Facility.HTCondorBuilder.ScheddAudience(facility)] : []).ValueOrThrow();
+        Builders.Facility.HTCondorBuilder.IssuerAudiences(facility)).ValueOrThrow();
 
     public KeyRing? Ring { get; private set; }
 

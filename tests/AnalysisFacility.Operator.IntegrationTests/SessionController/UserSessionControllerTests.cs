@@ -282,7 +282,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
         V1Pod? pod = null;
         await Eventually.TrueAsync(async () => (pod = await bed.GetAsync<V1Pod>(PodName(MappedUser))) is not null, Wait, "pod created");
 
-        var cluster = await bed.GetAsync<DaskCluster>(SessionPlanning.DaskClusterName(SessionNames.ForUser(MappedUser)));
+        var cluster = await bed.GetAsync<DaskCluster>(SessionNames.DaskCluster(SessionNames.ForUser(MappedUser)));
         cluster.Should().NotBeNull();
         cluster!.Spec.FacilityRef.Should().Be(FacilityName);
         cluster.Spec.User.Should().Be(MappedUser);

@@ -7,6 +7,7 @@ using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.Sessions;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Keys;
+using AnalysisFacility.Operator.Runtime.Apply;
 using AnalysisFacility.Operator.Runtime.Cache;
 using k8s.Models;
 using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
@@ -73,8 +74,12 @@ public class SessionPlanningTests
     public void Every_object_is_owned_by_the_session_and_the_pod_gets_the_token_delivery()
     {
         var session = Session("alice");
-        var plan = SessionPlanning.Plan(session, Facility(f => f.Hub.Authentication = new HubAuthentication { Type = "dummy" }), null);
-        plan.Build.Objects!.All().Should().OnlyContain(o => o.Metadata.OwnerReferences.Single().Uid == session.Metadata.Uid);
+        var facility = Facility(f => f.Hub.Authentication = new HubAuthentication { Type = "dummy" });
+        var plan = SessionPlanning.Plan(session, facility, null);
+        // Owner references are the applier's (the reconciler applies every object owned by the session); render shows them.
+        plan.Build.Objects!.All().Should().OnlyContain(o => o.Metadata.OwnerReferences == null || o.Metadata.OwnerReferences.Count == 0);
+        SessionRendering.Render(session, new RenderSet { Facilities = [facility], Sessions = [session] }, new OperatorSettings())
+            .Should().OnlyContain(o => o.Metadata.OwnerReferences.Single().Uid == session.Metadata.Uid);
         var pod = plan.Build.Objects.Pod;
         pod.Spec.InitContainers.Select(c => c.Name).Should().Equal(TokenDelivery.InitContainerName, SessionStoreWait.InitContainerName);
         pod.Spec.Volumes.Should().Contain(v => v.Secret != null && v.Secret.SecretName == TokenDelivery.SecretName("cms-af", "alice"));
@@ -152,7 +157,7 @@ public class SessionPlanningTests
         };
         var after = SessionPlanning.Plan(session, facility, null).Build.Objects!.Pod;
 
-        SessionPlanning.AppliedHash(after).Should().Be(SessionPlanning.AppliedHash(before));
+        Applier.Hash(after).Should().Be(Applier.Hash(before));
     }
 
     [Fact]
@@ -170,7 +175,7 @@ public class SessionPlanningTests
 
         // The admin enables MLflow: the environment the server starts with changes, the session's own choices do not.
         var facilityEdit = SessionPlanning.Plan(session, Facility(s => s.Mlflow.Enabled = true), null).Build.Objects!.Pod;
-        SessionPlanning.AppliedHash(facilityEdit).Should().NotBe(SessionPlanning.AppliedHash(pod));
+        Applier.Hash(facilityEdit).Should().NotBe(Applier.Hash(pod));
         Annotation(facilityEdit, SessionBuilder.SessionSpecHashAnnotation).Should().Be(Annotation(pod, SessionBuilder.SessionSpecHashAnnotation));
         Annotation(facilityEdit, SessionBuilder.ClientEnvironmentHashAnnotation).Should().NotBe(Annotation(pod, SessionBuilder.ClientEnvironmentHashAnnotation));
 
@@ -180,7 +185,7 @@ public class SessionPlanningTests
 
         // Groups, ttl and Dask never reach the pod: the same pod, not even a new hash.
         var unrelated = SessionPlanning.Plan(Alice(s => { s.Ttl = "2h"; s.User.Groups = ["/cms", "/cms/higgs"]; }), Facility(), null).Build.Objects!.Pod;
-        SessionPlanning.AppliedHash(unrelated).Should().Be(SessionPlanning.AppliedHash(pod));
+        Applier.Hash(unrelated).Should().Be(Applier.Hash(pod));
     }
 
     [Fact]
@@ -192,7 +197,7 @@ public class SessionPlanningTests
         plan.Dask!.Spec.Adaptive!.Maximum.Should().Be(5);
         plan.Dask.Spec.Adaptive.Minimum.Should().Be(5);
         plan.Dask.Spec.User.Should().Be("alice");
-        plan.DaskSchedulerAddress.Should().Be($"tls://{SessionPlanning.DaskClusterName(session.Metadata.Name)}-scheduler.cms.svc.cluster.local:8786");
+        plan.DaskSchedulerAddress.Should().Be($"tls://{SessionNames.DaskCluster(session.Metadata.Name)}-scheduler.cms.svc.cluster.local:8786");
 
         var observed = new DaskCluster { Status = new DaskClusterStatus { SchedulerAddress = "tls://elsewhere:8786" } };
         SessionPlanning.Plan(session, facility, observed).DaskSchedulerAddress.Should().Be("tls://elsewhere:8786");
