@@ -44,6 +44,13 @@ public sealed record SessionBuildResult(SessionObjects? Objects, IReadOnlyList<s
 public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
 {
     public const string Application = "usersession";
+
+    /// <summary>
+    /// "External" egress is everything outside the private ranges (RFC 1918, RFC 6598, IPv6 ULA), which hold the pod,
+    /// Service and node ranges of every common CNI default. Kubernetes 1.20 publishes no cluster CIDRs to read, so a
+    /// per-site setting would be a guess an admin has to keep in step; a cluster on public pod ranges is not supported.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PrivateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"];
     public const string NotebookComponent = "notebook";
     public const string NotebookContainer = "notebook";
     public const int NotebookPort = 8888;
@@ -331,8 +338,8 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
                 ],
             },
         };
-        var ipv4 = context.ClusterCidrs.Where(c => !c.Contains(':')).ToList();
-        var ipv6 = context.ClusterCidrs.Where(c => c.Contains(':')).ToList();
+        var ipv4 = PrivateRanges.Where(c => !c.Contains(':')).ToList();
+        var ipv6 = PrivateRanges.Where(c => c.Contains(':')).ToList();
         var external = new List<V1NetworkPolicyPeer>
         {
             new() { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0", Except = ipv4.Count > 0 ? ipv4 : null } },

@@ -38,15 +38,6 @@ public sealed record SessionContext
 
     /// <summary>The user's Rucio account (resolved by <see cref="SessionRucio.AccountFor"/>) when the facility configures Rucio.</summary>
     public RucioAccount? Rucio { get; init; }
-
-    /// <summary>
-    /// Address ranges of the cluster (pods, services, nodes). "External" egress means everything outside them;
-    /// defaults to the private ranges (RFC 1918, RFC 6598 and IPv6 ULA).
-    /// </summary>
-    public IReadOnlyList<string> ClusterCidrs { get; init; } = DefaultClusterCidrs;
-
-    public static readonly IReadOnlyList<string> DefaultClusterCidrs =
-        ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"];
 }
 
 /// <summary>A key of a ConfigMap in the session's namespace.</summary>
