@@ -287,9 +287,9 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     {
         var cached = children.Secrets.Get(new ObjectKey(ns, name));
         if (cached is not null) return cached.Data ?? new Dictionary<string, byte[]>();
-        var live = await children.Api.GetAsync(children.Api.Types.For<V1Secret>(), ns, name, cancellationToken);
+        var live = await children.Api.GetAsync<V1Secret>(ns, name, cancellationToken);
         if (live is null) return null;
-        return KubernetesJson.Deserialize<V1Secret>(live.ToJsonString()).Data ?? new Dictionary<string, byte[]>();
+        return live.Data ?? new Dictionary<string, byte[]>();
     }
 
     public async Task<ReconcileResult> FinalizeAsync(FacilityResource facility, CancellationToken cancellationToken)

@@ -56,10 +56,10 @@ internal sealed class SessionExperimentTokens(OperatorManager manager, Informer<
                 return Outcome(false, decision.Reason,
                     "The identity provider refused this login's refresh token (revoked or expired); log in to the hub again for a new experiment token.", ReconcileResult.Done);
             case RefreshAction.Wait when decision.Reason == ExperimentTokenRefresh.RetryAfterFailure:
-                return Outcome(false, decision.Reason, $"{record.Failure ?? "The last refresh failed"}; retrying at {decision.At:HH:mm:ss}Z.", After(decision.At!.Value, now));
+                return Outcome(false, decision.Reason, $"{record.Failure ?? "The last refresh failed"}; retrying at {decision.At:HH:mm:ss}Z.", ReconcileResult.At(decision.At!.Value, now));
             case RefreshAction.Wait:
                 return Outcome(true, decision.Reason, $"The experiment token is valid until {record.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}; refreshed at {decision.At:HH:mm:ss}Z.",
-                    After(decision.At!.Value, now));
+                    ReconcileResult.At(decision.At!.Value, now));
         }
         log.Debug("Refreshing the experiment token of {Session}: {Reason}", ObjectKey.Of(session).ToString(), decision.Reason);
         return await RefreshAsync(session, facility, oauth, name, record, now, cancellationToken);
@@ -70,7 +70,7 @@ internal sealed class SessionExperimentTokens(OperatorManager manager, Informer<
     {
         var ns = session.Metadata.NamespaceProperty;
         var login = session.Spec.RefreshTokenSecretName!;
-        var handover = await GetSecretAsync(ns, login, cancellationToken);
+        var handover = await manager.Api.GetAsync<V1Secret>(ns, login, cancellationToken);
         if (handover is null)
         {
             return Outcome(false, "RefreshTokenSecretMissing", $"The refresh token Secret {login} named by spec.refreshTokenSecretName does not exist.",
@@ -84,7 +84,7 @@ internal sealed class SessionExperimentTokens(OperatorManager manager, Informer<
             await manager.Events.RecordAsync(session, EventRecorder.Warning, "RefreshTokenSecretNotOwned", message, cancellationToken);
             return Outcome(false, "RefreshTokenSecretNotOwned", message, ReconcileResult.Done);
         }
-        var current = await GetSecretAsync(ns, name, cancellationToken);
+        var current = await manager.Api.GetAsync<V1Secret>(ns, name, cancellationToken);
         var currentData = current?.Data ?? new Dictionary<string, byte[]>();
         // A provider that rotates refresh tokens answered with a new one last time: it is the one to send now.
         var refreshToken = record.Login == login && Text(currentData, ExperimentTokenSecret.RefreshTokenKey) is { Length: > 0 } rotated
@@ -130,7 +130,7 @@ internal sealed class SessionExperimentTokens(OperatorManager manager, Informer<
                     ExperimentTokenSecret.Data(outcome.AccessToken!, outcome.NewRefreshToken ?? refreshToken), cancellationToken);
                 log.Information("Experiment token of {Session} refreshed, valid until {ExpiresAt:O}", ObjectKey.Of(session).ToString(), outcome.ExpiresAt);
                 var due = ExperimentTokenRefresh.RefreshAt(outcome.IssuedAt!.Value, outcome.ExpiresAt!.Value);
-                return Outcome(true, "Refreshed", $"The experiment token is valid until {outcome.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}; refreshed at {due:HH:mm:ss}Z.", After(due, now));
+                return Outcome(true, "Refreshed", $"The experiment token is valid until {outcome.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}; refreshed at {due:HH:mm:ss}Z.", ReconcileResult.At(due, now));
             case RefreshOutcomeKind.Revoked:
                 // The login's tokens are no longer the user's to use: the Secret keeps only the record of the refusal.
                 await WriteAsync(session, facility, record with { RevokedLogin = login, FailedAt = null, Failure = null }, new Dictionary<string, byte[]>(), cancellationToken);
@@ -153,20 +153,11 @@ internal sealed class SessionExperimentTokens(OperatorManager manager, Informer<
         await manager.Applier.ApplyAsync(secret, session, cancellationToken);
     }
 
-    private async Task<V1Secret?> GetSecretAsync(string ns, string name, CancellationToken cancellationToken)
-    {
-        var live = await manager.Api.GetAsync(manager.Api.Types.For<V1Secret>(), ns, name, cancellationToken);
-        return live is null ? null : k8s.KubernetesJson.Deserialize<V1Secret>(live.ToJsonString());
-    }
-
     private async Task<string?> SecretValueAsync(string ns, SecretKeyReference reference, CancellationToken cancellationToken) =>
-        Text((await GetSecretAsync(ns, reference.Name, cancellationToken))?.Data, reference.Key)?.Trim() is { Length: > 0 } value ? value : null;
+        Text((await manager.Api.GetAsync<V1Secret>(ns, reference.Name, cancellationToken))?.Data, reference.Key)?.Trim() is { Length: > 0 } value ? value : null;
 
     private static string? Text(IDictionary<string, byte[]>? data, string key) =>
         data is not null && data.TryGetValue(key, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
-
-    private static ReconcileResult After(DateTimeOffset at, DateTimeOffset now) =>
-        ReconcileResult.After(at > now ? at - now + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1));
 
     private static ExperimentTokenOutcome Outcome(bool ready, string reason, string message, ReconcileResult requeue) =>
         new(new ServiceCondition(ConditionType, ready, reason, message), requeue);

@@ -70,7 +70,6 @@ public static class StoredTokens
         if (cached.Data is not null) return SessionPlanning.ReadStoredToken(cached); // a cache that keeps the data
         if (FromAnnotations(cached, secrets.OmittedDigest(cached)) is { } described) return described;
         if (secrets.OmittedDigest(cached) is null) return SessionPlanning.ReadStoredToken(cached); // no data at all
-        var live = await api.GetAsync(api.Types.For<V1Secret>(), @namespace, name, cancellationToken);
-        return SessionPlanning.ReadStoredToken(live is null ? null : k8s.KubernetesJson.Deserialize<V1Secret>(live.ToJsonString()));
+        return SessionPlanning.ReadStoredToken(await api.GetAsync<V1Secret>(@namespace, name, cancellationToken));
     }
 }

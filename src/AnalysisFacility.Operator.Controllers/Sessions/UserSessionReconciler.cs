@@ -171,7 +171,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<Fa
         var renewal = TokenRenewalPolicy.Decide(stored, requestHash, published, now);
         if (!renewal.Renew)
         {
-            return new TokenOutcome(stored, ReconcileResult.After(Until(TokenLifetimes.NextRefreshAt(stored.IssuedAt!.Value, stored.ExpiresAt!.Value), now)), null);
+            return new TokenOutcome(stored, ReconcileResult.At(TokenLifetimes.NextRefreshAt(stored.IssuedAt!.Value, stored.ExpiresAt!.Value), now), null);
         }
 
         log.Debug("New token for {Session}: {Reason}", ObjectKey.Of(session).ToString(), renewal.Reason);
@@ -186,11 +186,8 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<Fa
         await manager.Applier.ApplyAsync(SessionPlanning.TokenSecret(session, facility, token, requestHash), session, cancellationToken);
         log.Debug("Minted {Token} for session {Session}", token.ToString(), ObjectKey.Of(session).ToString());
         return new TokenOutcome(new StoredToken(token.IssuedAt, token.ExpiresAt, token.KeyId, requestHash),
-            ReconcileResult.After(Until(token.NextRefreshAt, now)), null);
+            ReconcileResult.At(token.NextRefreshAt, now), null);
     }
-
-    private static TimeSpan Until(DateTimeOffset at, DateTimeOffset now) =>
-        at > now ? at - now + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1);
 
     private async Task<KeyRing?> ReadRingAsync(string ns, string facilityName, CancellationToken cancellationToken)
     {

@@ -206,8 +206,7 @@ public sealed class XCacheInstanceController(
         if (source != OriginCredentialSource.FacilityRobotToken)
         {
             var secret = XCacheOriginClient.CredentialSecret(instance)!;
-            var live = await manager.Api.GetAsync(manager.Api.Types.For<V1Secret>(), ns, secret.Name, cancellationToken);
-            var data = live is null ? null : k8s.KubernetesJson.Deserialize<V1Secret>(live.ToJsonString()).Data;
+            var data = (await manager.Api.GetAsync<V1Secret>(ns, secret.Name, cancellationToken))?.Data;
             return OriginCredentialCheck.Evaluate(source, secret.Name, secret.Key, data, now);
         }
 

@@ -50,6 +50,13 @@ public sealed class KubernetesApi : IDisposable
         return await ReadObjectAsync(response, cancellationToken);
     }
 
+    /// <summary>The object of kind <typeparamref name="T"/> by GET (not from a cache), typed; null when it does not exist.</summary>
+    public async Task<T?> GetAsync<T>(string? @namespace, string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<k8s.Models.V1ObjectMeta>
+    {
+        var live = await GetAsync(Types.For<T>(), @namespace, name, cancellationToken);
+        return live is null ? null : KubernetesJson.Deserialize<T>(live.ToJsonString());
+    }
+
     public async Task<ListPage> ListAsync(ResourceType type, string? @namespace, string? labelSelector, int limit,
         string? continueToken, CancellationToken cancellationToken)
     {
