@@ -31,7 +31,7 @@ public static class OperatorSetup
         manager.OmitFromCache<k8s.Models.V1ConfigMap>(ClientConfigCaching.CacheOmission);
         FacilityController.Register(manager, settings, issuers, log);
         UserSessionController.Register(manager, settings, issuers, log);
-        DaskClusterController.Register(manager, settings, issuers, log, dask ?? new DaskControllerOptions());
-        XCacheInstanceController.Register(manager, settings, issuers, log);
+        DaskClusterController.Register(manager, settings, log, dask);
+        XCacheInstanceController.Register(manager, settings, log);
     }
 }

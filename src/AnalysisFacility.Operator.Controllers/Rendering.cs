@@ -1,4 +1,5 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers;
 
@@ -9,7 +10,7 @@ namespace AnalysisFacility.Operator.Controllers;
 /// </summary>
 public sealed record RenderSet
 {
-    public IReadOnlyList<AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility> Facilities { get; init; } = [];
+    public IReadOnlyList<FacilityResource> Facilities { get; init; } = [];
     public IReadOnlyList<UserSession> Sessions { get; init; } = [];
     public IReadOnlyList<DaskCluster> DaskClusters { get; init; } = [];
     public IReadOnlyList<XCacheInstance> XCaches { get; init; } = [];

@@ -26,6 +26,12 @@ API calls (the hub's Role in HubBuilder.cs grants exactly these): usersessions g
 secrets create. The hub never reads, changes or deletes a Secret: each spawn writes its environment into a new
 Secret named after the session and a random suffix, owned by the UserSession, so garbage collection removes it.
 
+The experiment's token: when the login left a refresh token in auth_state (OAuthenticator 16.3 build_auth_state_dict
+keeps "refresh_token"; identity providers such as INDIGO IAM issue one for the offline_access scope), the spawn hands
+it to the operator in another new Secret owned by the session (key refresh_token), named by the session's
+spec.refreshTokenSecretName. It never goes into the pod's environment or spec: the operator refreshes the access
+token at the identity provider and delivers it to the session as EXPERIMENT_TOKEN_FILE.
+
 `python3 analysisfacility_spawner.py --dry-run --user NAME --facility F --namespace NS` prints the objects the
 spawner would create, without contacting anything.
 """
@@ -100,6 +106,17 @@ def hub_env_secret_name(name, suffix=None):
     return f"{name}-hub-env-{suffix or secrets.token_hex(3)}"
 
 
+def refresh_token_secret_name(name, suffix=None):
+    """A new name for every spawn, as for the environment: the operator tells logins apart by it."""
+    return f"{name}-hub-login-{suffix or secrets.token_hex(3)}"
+
+
+def refresh_token_from_auth_state(auth_state):
+    """The login's refresh token (OAuthenticator keeps it under "refresh_token"), or None."""
+    token = (auth_state or {}).get("refresh_token")
+    return token if isinstance(token, str) and token else None
+
+
 def label_value(value):
     """Same as the operator's Labels.SafeValue."""
     text = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "-" for c in value).strip("-_.")
@@ -134,7 +151,8 @@ def identity_from_auth_state(auth_state, groups_claim="groups"):
     return email, normalise_groups(groups)
 
 
-def build_user_session(user_name, facility, namespace, email=None, groups=None, profile=None, secret_name=None):
+def build_user_session(user_name, facility, namespace, email=None, groups=None, profile=None, secret_name=None,
+                       refresh_secret_name=None):
     """The UserSession custom resource for a user."""
     if not USER_NAME.match(user_name):
         raise ValueError(
@@ -151,6 +169,8 @@ def build_user_session(user_name, facility, namespace, email=None, groups=None, 
     spec = {"facilityRef": facility, "user": user, "hubEnvSecretName": secret_name or hub_env_secret_name(name)}
     if profile:
         spec["profile"] = profile
+    if refresh_secret_name:
+        spec["refreshTokenSecretName"] = refresh_secret_name
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -171,11 +191,21 @@ def build_user_session(user_name, facility, namespace, email=None, groups=None, 
 def build_hub_env_secret(user_session, env, owner_uid=None):
     """The Secret with the hub's environment for the single-user server (API token, OAuth client, URLs).
     Owned by the UserSession so that deleting the session removes it."""
+    return build_session_secret(user_session, user_session["spec"]["hubEnvSecretName"], env, owner_uid)
+
+
+def build_refresh_token_secret(user_session, refresh_token, owner_uid=None):
+    """The Secret handing the login's refresh token to the operator (never mounted in a pod), owned by the session."""
+    return build_session_secret(user_session, user_session["spec"]["refreshTokenSecretName"],
+                                {"refresh_token": refresh_token}, owner_uid)
+
+
+def build_session_secret(user_session, name, data, owner_uid=None):
     metadata = user_session["metadata"]
     labels = dict(metadata.get("labels") or {})
     labels[LABEL_MANAGED_BY] = MANAGED_BY_HUB
     secret_metadata = {
-        "name": user_session["spec"]["hubEnvSecretName"],
+        "name": name,
         "namespace": metadata["namespace"],
         "labels": labels,
     }
@@ -193,7 +223,7 @@ def build_hub_env_secret(user_session, env, owner_uid=None):
         "kind": "Secret",
         "type": "Opaque",
         "metadata": secret_metadata,
-        "stringData": {key: str(value) for key, value in env.items()},
+        "stringData": {key: str(value) for key, value in data.items()},
     }
 
 
@@ -452,14 +482,17 @@ class UserSessionSpawner(Spawner):
             await asyncio.sleep(self.poll_seconds)
         return wait_seconds <= 0
 
-    async def _create_secret(self, session, env, owner_uid):
-        secret = build_hub_env_secret(session, env, owner_uid)
-        await self.kube.request("POST", KubernetesApi.secrets_path(self.facility_namespace), secret)
+    async def _create_secrets(self, session, env, refresh_token, owner_uid):
+        await self.kube.request("POST", KubernetesApi.secrets_path(self.facility_namespace),
+                                build_hub_env_secret(session, env, owner_uid))
+        if refresh_token and session["spec"].get("refreshTokenSecretName"):
+            await self.kube.request("POST", KubernetesApi.secrets_path(self.facility_namespace),
+                                    build_refresh_token_secret(session, refresh_token, owner_uid))
 
     # --- Spawner interface ---------------------------------------------------------------------------------
 
     async def build_objects(self):
-        """The UserSession and hub environment for the current user (nothing is sent)."""
+        """The UserSession, hub environment and login refresh token for the current user (nothing is sent)."""
         auth_state = None
         try:
             auth_state = await self.user.get_auth_state()
@@ -469,13 +502,16 @@ class UserSessionSpawner(Spawner):
         profile = (self.user_options or {}).get("profile")
         if not profile:
             profile = next((p.get("slug") for p in self.profile_list if p.get("default")), None)
-        session = build_user_session(self.user.name, self.facility_name, self.facility_namespace, email, groups, profile)
-        return session, self.get_env()
+        refresh_token = refresh_token_from_auth_state(auth_state)
+        name = session_name(self.user.name)
+        session = build_user_session(self.user.name, self.facility_name, self.facility_namespace, email, groups, profile,
+                                     refresh_secret_name=refresh_token_secret_name(name) if refresh_token else None)
+        return session, self.get_env(), refresh_token
 
     async def start(self):
         if self.name:
             raise RuntimeError("named servers are not supported: a user has one UserSession")
-        session, env = await self.build_objects()
+        session, env, refresh_token = await self.build_objects()
 
         existing = await self._find_session()
         if existing is not None and is_hub_made(existing):
@@ -489,10 +525,10 @@ class UserSessionSpawner(Spawner):
         if existing is None:
             self._session_name = session["metadata"]["name"]
             _, created = await self.kube.request("POST", KubernetesApi.sessions_path(self.facility_namespace), session)
-            await self._create_secret(session, env, created["metadata"]["uid"])
+            await self._create_secrets(session, env, refresh_token, created["metadata"]["uid"])
             self.log.info("created UserSession %s/%s for %s", self.facility_namespace, self.session_name, self.user.name)
         else:
-            await self._adopt(existing, session, env)
+            await self._adopt(existing, session, env, refresh_token)
 
         try:
             return await self._wait_until_ready()
@@ -504,18 +540,21 @@ class UserSessionSpawner(Spawner):
                 self.log.warning("could not delete UserSession %s after a failed start: %s", self.session_name, error)
             raise
 
-    async def _adopt(self, existing, session, env):
+    async def _adopt(self, existing, session, env, refresh_token):
         """A session an admin made for this user (e.g. for a workshop) has no hub environment, so its notebook
         cannot start. The hub takes it over: the admin's spec (profile, resources, Dask, ttl) is kept, the hub
         environment is added, and from now on it is the user's hub session (stopping the server deletes it)."""
         name = existing["metadata"]["name"]
         self._session_name = name
         secret_name = hub_env_secret_name(name)
-        adopted = dict(session, metadata=dict(existing["metadata"]), spec=dict(session["spec"], hubEnvSecretName=secret_name))
-        await self._create_secret(adopted, env, existing["metadata"]["uid"])
+        handover = {"hubEnvSecretName": secret_name}
+        if refresh_token:
+            handover["refreshTokenSecretName"] = refresh_token_secret_name(name)
+        adopted = dict(session, metadata=dict(existing["metadata"]), spec=dict(session["spec"], **handover))
+        await self._create_secrets(adopted, env, refresh_token, existing["metadata"]["uid"])
         patch = {
             "metadata": {"labels": {LABEL_MANAGED_BY: MANAGED_BY_HUB}, "annotations": {ANNOTATION_USER: self.user.name}},
-            "spec": {"hubEnvSecretName": secret_name},
+            "spec": handover,
         }
         await self.kube.request("PATCH", KubernetesApi.sessions_path(self.facility_namespace, name), patch,
                                 content_type="application/merge-patch+json")

@@ -137,6 +137,9 @@ public sealed class OAuthSpec
 
     [Doc("Secret key holding the OAuth client secret.")]
     [Required] public SecretKeyReference ClientSecretSecretRef { get; set; } = new();
+
+    [Doc("ConfigMap (key ca.crt) with the CA that signed the identity provider's HTTPS certificate, when it is not publicly trusted: the hub and the operator (which refreshes the sessions' experiment tokens at tokenUrl) trust it.")]
+    [Pattern(Patterns.DnsSubdomain)] public string? CaConfigMap { get; set; }
 }
 
 public sealed class SessionProfile
@@ -209,6 +212,9 @@ public sealed class TokenIssuerSpec
 
     [Doc("Other issuers whose tokens the facility accepts (e.g. the experiment's IAM): the schedd maps their subjects to pool identities and XCache authorizes their storage scopes.")]
     [Items(MapKeys = ["name"], MaxItems = 16)] public List<TrustedIssuerSpec> TrustedIssuers { get; set; } = [];
+
+    [Doc("Which token a session's BEARER_TOKEN_FILE (and the discovery files $XDG_RUNTIME_DIR/bt_u$UID, /tmp/bt_u$UID) holds: 'facility', minted by this issuer, or 'experiment', the login's access token from the experiment's identity provider (hub authentication oauth), which the operator refreshes with the login's refresh token. Both are offered as files: FACILITY_TOKEN_FILE and EXPERIMENT_TOKEN_FILE. HTCondor always uses the facility token.")]
+    [Default("facility"), Enum("facility", "experiment")] public string SessionToken { get; set; } = "facility";
 
     [Doc("Robot clients (CI pipelines) that get tokens from this issuer with the OAuth2 client-credentials grant at {issuer}/token.")]
     [Items(MapKeys = ["clientId"], MaxItems = 64)] public List<RobotClientSpec> Robots { get; set; } = [];

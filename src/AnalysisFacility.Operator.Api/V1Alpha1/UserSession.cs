@@ -50,6 +50,9 @@ public sealed class UserSessionSpec
 
     [Doc("Secret (same namespace) whose keys become environment variables of the notebook server: the JUPYTERHUB_* variables the hub's spawner writes (API token, OAuth client, service URL).")]
     [Pattern(Patterns.DnsSubdomain)] public string? HubEnvSecretName { get; set; }
+
+    [Doc("Secret (same namespace, owned by this session) in which the hub's spawner hands over the login's refresh token from the experiment's identity provider (key refresh_token). Only the operator reads it, to keep the session's experiment token fresh; it never reaches a pod. A Secret not owned by this session is refused.")]
+    [Pattern(Patterns.DnsSubdomain)] public string? RefreshTokenSecretName { get; set; }
 }
 
 public sealed class SessionUser

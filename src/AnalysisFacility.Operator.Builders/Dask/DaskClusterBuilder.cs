@@ -7,42 +7,8 @@ using k8s.Models;
 
 namespace AnalysisFacility.Operator.Builders.Dask;
 
-/// <summary>Everything the builder needs besides the DaskCluster itself; the controller gathers it.</summary>
-/// <param name="FacilityName">The AnalysisFacility named by spec.facilityRef.</param>
-/// <param name="FacilityDomain">Its spec.domain (external addresses need it).</param>
-/// <param name="Defaults">Its spec.dask.</param>
-/// <param name="DesiredWorkers">Worker replicas decided by the controller (spec.worker.replicas, or the adaptive scaler's answer).</param>
-/// <param name="TlsSecretData">Result of <see cref="DaskTls.Ensure"/>; required when spec.tls is true.</param>
-/// <param name="TokenDelivery">How the user's token reaches the pods; required when spec.user is set.</param>
-public sealed record DaskBuildInput(
-    string FacilityName,
-    string? FacilityDomain,
-    DaskDefaults Defaults,
-    int DesiredWorkers,
-    IDictionary<string, byte[]>? TlsSecretData,
-    DaskTokenDelivery? TokenDelivery = null)
-{
-    /// <summary>The facility has spec.cvmfs on: workers mount its CVMFS claim at /cvmfs, as sessions do.</summary>
-    public bool Cvmfs { get; init; }
-
-    /// <summary>
-    /// ConfigMap with the CA of the facility XCache (see <see cref="Sessions.SessionContext.XCacheCaConfigMap"/>):
-    /// workers read through the cache as the notebook does, so they get the same X509_CERT_DIR.
-    /// </summary>
-    public string? XCacheCaConfigMap { get; init; }
-}
-
 /// <summary>Where users and the controller reach the cluster (goes into the status).</summary>
 public sealed record DaskClusterAddresses(string Scheduler, string? External, string Dashboard, string Api);
-
-/// <summary>The desired objects of one DaskCluster. <see cref="TlsSecret"/> and <see cref="ExternalRoute"/> are null when not wanted (delete them).</summary>
-public sealed record DaskClusterObjects(
-    V1Deployment SchedulerDeployment,
-    V1Service SchedulerService,
-    V1Deployment WorkerDeployment,
-    V1Secret? TlsSecret,
-    UnstructuredObject? ExternalRoute,
-    DaskClusterAddresses Addresses);
 
 /// <summary>Either the objects or the reasons the spec cannot be built.</summary>
 public sealed record DaskBuildResult(DaskClusterObjects? Objects, IReadOnlyList<string> Errors)
@@ -265,6 +231,7 @@ public static class DaskClusterBuilder
             volumes.AddRange(token.Volumes);
             mounts.AddRange(token.VolumeMounts);
             container.Env.Add(Env(DaskEnvironment.BearerTokenFile, token.TokenFilePath));
+            foreach (var variable in token.Environment ?? []) container.Env.Add(variable);
             initContainers.AddRange(token.InitContainers);
             containers.AddRange(token.Sidecars);
         }

@@ -12,10 +12,12 @@ namespace AnalysisFacility.Operator.Builders.Dask;
 /// <param name="InitContainers">Run before Dask starts (e.g. fetch the first token).</param>
 /// <param name="Sidecars">Run next to Dask (e.g. refresh the token before it expires).</param>
 /// <param name="FsGroup">Pod fsGroup the helpers read the root-owned token Secret through.</param>
+/// <param name="Environment">Further variables of the Dask container (e.g. the files of the facility and experiment tokens).</param>
 public sealed record DaskTokenDelivery(
     string TokenFilePath,
     IReadOnlyList<V1Volume> Volumes,
     IReadOnlyList<V1VolumeMount> VolumeMounts,
     IReadOnlyList<V1Container> InitContainers,
     IReadOnlyList<V1Container> Sidecars,
-    long? FsGroup = null);
+    long? FsGroup = null,
+    IReadOnlyList<V1EnvVar>? Environment = null);

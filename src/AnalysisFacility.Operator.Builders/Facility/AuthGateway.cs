@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -56,7 +57,7 @@ public static class AuthGateway
         : null;
 
     /// <summary>The gateway of <paramref name="facility"/> for an upstream on <paramref name="upstreamPort"/>.</summary>
-    public static AuthGatewaySettings For(Api.V1Alpha1.AnalysisFacility facility, int upstreamPort, params string[] openPaths) => new(
+    public static AuthGatewaySettings For(FacilityResource facility, int upstreamPort, params string[] openPaths) => new(
         facility.Spec.Tokens.Issuer, Audiences(facility.Spec.Tokens), Port, upstreamPort, openPaths,
         facility.Spec.AuthGateway.IssuerCaConfigMap is null ? null : $"{CaMountPath}/ca.crt");
 
@@ -120,7 +121,7 @@ public static class AuthGateway
     }
 
     /// <summary>The sidecar, reading <paramref name="configMap"/>'s httpd.conf; its probes use the open path.</summary>
-    public static V1Container Container(Api.V1Alpha1.AnalysisFacility facility, string configMap, string healthPath, out IReadOnlyList<V1Volume> volumes)
+    public static V1Container Container(FacilityResource facility, string configMap, string healthPath, out IReadOnlyList<V1Volume> volumes)
     {
         var list = new List<V1Volume>
         {

@@ -1,6 +1,7 @@
 using AnalysisFacility.Operator.Builders.Sessions;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -20,7 +21,7 @@ public static class CvmfsBuilder
         return errors;
     }
 
-    public static ComponentObjects Build(Api.V1Alpha1.AnalysisFacility facility)
+    public static ComponentObjects Build(FacilityResource facility)
     {
         var cvmfs = facility.Spec.Cvmfs;
         if (!cvmfs.Enabled) return ComponentObjects.Disabled(Component, ConditionType);

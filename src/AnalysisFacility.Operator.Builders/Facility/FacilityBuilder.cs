@@ -1,6 +1,7 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -21,7 +22,7 @@ public static class FacilityBuilder
     /// Builds every component. An invalid component has errors and no objects: the controller must keep what
     /// already runs for it instead of pruning, so a bad edit never tears a working service down.
     /// </summary>
-    public static FacilityBuildResult Build(Api.V1Alpha1.AnalysisFacility facility, FacilityContext context) => new(
+    public static FacilityBuildResult Build(FacilityResource facility, FacilityContext context) => new(
     [
         HubBuilder.Build(facility, context),
         HTCondorBuilder.Build(facility, context),
@@ -44,16 +45,13 @@ public static class FacilityBuilder
         .. CvmfsBuilder.Validate(spec),
         .. Sessions.SessionRucio.Validate(spec.Rucio),
     ];
-}
 
-/// <summary>What the controller reports in status: endpoints and which workloads make up each condition.</summary>
-public static class FacilityStatusHelper
-{
     /// <summary>
-    /// Endpoints of the enabled components (null for disabled ones). A pure function of the spec: sessions use it
-    /// directly, so their configuration never waits for (or changes with) the facility's status.
+    /// Endpoints of the enabled components (null for disabled ones), as the facility's status reports them. A pure
+    /// function of the spec: sessions use it directly, so their configuration never waits for (or changes with) the
+    /// facility's status.
     /// </summary>
-    public static FacilityEndpoints Endpoints(Api.V1Alpha1.AnalysisFacility facility)
+    public static FacilityEndpoints Endpoints(FacilityResource facility)
     {
         var spec = facility.Spec;
         var names = new FacilityNames(facility.Metadata.Name);
@@ -74,8 +72,4 @@ public static class FacilityStatusHelper
             XCache = spec.XCache is { Name.Length: > 0 } xcache ? XCache.XCacheBuilder.Endpoint(xcache.Name, ns) : null,
         };
     }
-
-    /// <summary>For each enabled component: its condition type and the workloads whose readiness it reflects.</summary>
-    public static IReadOnlyList<(string ConditionType, IReadOnlyList<WorkloadReference> Workloads)> Workloads(FacilityBuildResult result) =>
-        result.Components.Where(c => c.Enabled && c.IsValid).Select(c => (c.ConditionType, c.Workloads)).ToList();
 }

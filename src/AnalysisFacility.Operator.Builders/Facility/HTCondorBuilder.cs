@@ -4,6 +4,7 @@ using AnalysisFacility.Operator.Builders.Certificates;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -54,45 +55,52 @@ public static class HTCondorBuilder
     public const string ExecuteConfigKey = "10-execute.conf";
     public const string MapFileKey = "scitokens.map";
 
+    /// <summary>
+    /// Audiences the facility's issuer adds to every token because the facility configures their consumers itself: its
+    /// schedds (in-cluster and external). The one list the facility's minter (robots) and the sessions' minter use.
+    /// </summary>
+    public static IReadOnlyList<string> IssuerAudiences(FacilityResource facility) =>
+        facility.Spec.HTCondor.Enabled ? new[] { ScheddAudience(facility), ExternalScheddAudience(facility) }.OfType<string>().ToList() : [];
+
     /// <summary>The audience the schedd accepts for tokens of the facility's issuer: spec value, or its Service address.</summary>
-    public static string ScheddAudience(Api.V1Alpha1.AnalysisFacility facility) =>
+    public static string ScheddAudience(FacilityResource facility) =>
         facility.Spec.HTCondor.Schedd.Audience
         ?? $"{new FacilityNames(facility.Metadata.Name).Schedd}.{facility.Metadata.NamespaceProperty}.svc:{ScheddPort(facility)}";
 
     /// <summary>The schedd's audience for outside clients, &lt;external host&gt;:&lt;schedd port&gt;, when exposed.</summary>
-    public static string? ExternalScheddAudience(Api.V1Alpha1.AnalysisFacility facility) =>
+    public static string? ExternalScheddAudience(FacilityResource facility) =>
         facility.Spec.HTCondor.External is { Host.Length: > 0 } external ? $"{external.Host}:{external.ScheddPort}" : null;
 
     /// <summary>Every audience the schedd accepts (SCITOKENS_SERVER_AUDIENCE): its own, the external one, the trusted issuers'.</summary>
-    public static IReadOnlyList<string> ScheddAudiences(Api.V1Alpha1.AnalysisFacility facility) =>
+    public static IReadOnlyList<string> ScheddAudiences(FacilityResource facility) =>
         new[] { ScheddAudience(facility), ExternalScheddAudience(facility) }.OfType<string>()
             .Concat(facility.Spec.Tokens.TrustedIssuers.SelectMany(t => t.Audiences))
             .Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>Collector port: one port per daemon, inside and outside, since HTCondor advertises the port it listens on.</summary>
-    public static int CollectorPort(Api.V1Alpha1.AnalysisFacility facility) => facility.Spec.HTCondor.External?.CollectorPort ?? Port;
+    public static int CollectorPort(FacilityResource facility) => facility.Spec.HTCondor.External?.CollectorPort ?? Port;
 
-    public static int ScheddPort(Api.V1Alpha1.AnalysisFacility facility) => facility.Spec.HTCondor.External?.ScheddPort ?? Port;
+    public static int ScheddPort(FacilityResource facility) => facility.Spec.HTCondor.External?.ScheddPort ?? Port;
 
-    public static string CollectorAddress(Api.V1Alpha1.AnalysisFacility facility) =>
+    public static string CollectorAddress(FacilityResource facility) =>
         $"{new FacilityNames(facility.Metadata.Name).CentralManager}.{facility.Metadata.NamespaceProperty}.svc:{CollectorPort(facility)}";
 
     /// <summary>The collector as outside clients reach it, when exposed.</summary>
-    public static string? ExternalCollectorAddress(Api.V1Alpha1.AnalysisFacility facility) =>
+    public static string? ExternalCollectorAddress(FacilityResource facility) =>
         facility.Spec.HTCondor.External is { Host.Length: > 0 } external ? $"{external.Host}:{external.CollectorPort}" : null;
 
     /// <summary>
     /// The schedd's Name in the collector (SCHEDD_NAME; a name with '@' is used as it is, build_valid_daemon_name in
     /// src/condor_utils/get_daemon_name.cpp, v24.0), so clients can set SCHEDD_HOST to it whatever the pod is called.
     /// </summary>
-    public static string ScheddName(Api.V1Alpha1.AnalysisFacility facility) =>
+    public static string ScheddName(FacilityResource facility) =>
         $"{new FacilityNames(facility.Metadata.Name).Schedd}@{UidDomain(facility)}";
 
-    public static string UidDomain(Api.V1Alpha1.AnalysisFacility facility) =>
+    public static string UidDomain(FacilityResource facility) =>
         facility.Spec.Domain ?? $"{facility.Metadata.Name}.{facility.Metadata.NamespaceProperty}";
 
     /// <summary>Every principal the schedd admits: session users and robots of the facility's issuer, and the trusted issuers' mapped subjects.</summary>
-    public static IReadOnlyList<PoolPrincipal> Principals(Api.V1Alpha1.AnalysisFacility facility, FacilityContext context)
+    public static IReadOnlyList<PoolPrincipal> Principals(FacilityResource facility, FacilityContext context)
     {
         var issuer = context.ScitokensIssuer ?? facility.Spec.Tokens.Issuer;
         var principals = new List<PoolPrincipal>();
@@ -140,7 +148,7 @@ public static class HTCondorBuilder
         return errors;
     }
 
-    public static ComponentObjects Build(Api.V1Alpha1.AnalysisFacility facility, FacilityContext context)
+    public static ComponentObjects Build(FacilityResource facility, FacilityContext context)
     {
         var condor = facility.Spec.HTCondor;
         if (!condor.Enabled) return ComponentObjects.Disabled(Component, ConditionType);
@@ -179,7 +187,7 @@ public static class HTCondorBuilder
         return ComponentObjects.Of(Component, ConditionType, objects);
     }
 
-    private static Kube Kube(Api.V1Alpha1.AnalysisFacility facility, string role) => new(facility, "htcondor", role);
+    private static Kube Kube(FacilityResource facility, string role) => new(facility, "htcondor", role);
 
     private static V1Secret TlsSecret(Kube kube, FacilityNames names, IDictionary<string, byte[]> data)
     {
@@ -205,7 +213,7 @@ public static class HTCondorBuilder
     }
 
     /// <summary>The one ConfigMap: common pool settings, a file per role, and the SCITOKENS map file.</summary>
-    public static Dictionary<string, string> GenerateConfig(Api.V1Alpha1.AnalysisFacility facility, FacilityContext context)
+    public static Dictionary<string, string> GenerateConfig(FacilityResource facility, FacilityContext context)
     {
         var condor = facility.Spec.HTCondor;
         var names = new FacilityNames(facility.Metadata.Name);
@@ -353,7 +361,7 @@ public static class HTCondorBuilder
         RunAsUser = CondorUid, RunAsGroup = CondorUid, FsGroup = CondorUid, RunAsNonRoot = true,
     };
 
-    private static V1PodSpec Pod(Api.V1Alpha1.AnalysisFacility facility, FacilityNames names, string roleKey, ComputeResources? resources,
+    private static V1PodSpec Pod(FacilityResource facility, FacilityNames names, string roleKey, ComputeResources? resources,
         int port, bool serverTls)
     {
         var pod = BasePod(facility, names, roleKey, resources, port);
@@ -366,7 +374,7 @@ public static class HTCondorBuilder
         return pod;
     }
 
-    private static V1PodSpec BasePod(Api.V1Alpha1.AnalysisFacility facility, FacilityNames names, string roleKey, ComputeResources? resources, int port) => new()
+    private static V1PodSpec BasePod(FacilityResource facility, FacilityNames names, string roleKey, ComputeResources? resources, int port) => new()
     {
         Containers =
         [
@@ -405,7 +413,7 @@ public static class HTCondorBuilder
         ],
     };
 
-    private static V1StatefulSet SpoolStatefulSet(Api.V1Alpha1.AnalysisFacility facility, Kube kube, FacilityNames names)
+    private static V1StatefulSet SpoolStatefulSet(FacilityResource facility, Kube kube, FacilityNames names)
     {
         var schedd = facility.Spec.HTCondor.Schedd;
         var pod = Pod(facility, names, ScheddConfigKey, schedd.Resources, ScheddPort(facility), serverTls: true);

@@ -1,4 +1,5 @@
 using AnalysisFacility.Operator.Builders.Certificates;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -17,7 +18,7 @@ public static class HTCondorTls
     public const string Directory = "/etc/condor/ssl";
 
     /// <summary>Names clients use for the collector and the schedd, inside (every Service DNS form) and outside.</summary>
-    public static LeafCertificateRequest Request(Api.V1Alpha1.AnalysisFacility facility, string clusterDomain = "cluster.local")
+    public static LeafCertificateRequest Request(FacilityResource facility, string clusterDomain = "cluster.local")
     {
         var names = new FacilityNames(facility.Metadata.Name);
         var ns = facility.Metadata.NamespaceProperty;
@@ -32,6 +33,6 @@ public static class HTCondorTls
 
     /// <summary>Keeps <paramref name="existingData"/> while valid, signed by the current CA and for the right names; re-issues otherwise.</summary>
     public static CertificateSecretData Ensure(IDictionary<string, byte[]>? existingData, IDictionary<string, byte[]> caData,
-        Api.V1Alpha1.AnalysisFacility facility, DateTimeOffset now, CertificateLifetimes? lifetimes = null) =>
+        FacilityResource facility, DateTimeOffset now, CertificateLifetimes? lifetimes = null) =>
         LeafSecretData.Ensure(existingData, caData, Request(facility), now, lifetimes);
 }

@@ -2,6 +2,7 @@ using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Common;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -46,6 +47,10 @@ public static class HubBuilder
                     errors.Add("spec.hub.authentication.oauth.callbackUrl is required when spec.hub.host is empty (it defaults to https://<host>/hub/oauth_callback)");
             }
         }
+        if (spec.Tokens.SessionToken == "experiment" && hub.Authentication.Type != "oauth")
+        {
+            errors.Add("spec.tokens.sessionToken 'experiment' needs spec.hub.authentication.type 'oauth': the experiment's token comes from the user's login at its identity provider");
+        }
         var names = new HashSet<string>();
         foreach (var profile in hub.Profiles)
         {
@@ -73,7 +78,7 @@ public static class HubBuilder
         return errors;
     }
 
-    public static ComponentObjects Build(Api.V1Alpha1.AnalysisFacility facility, FacilityContext context)
+    public static ComponentObjects Build(FacilityResource facility, FacilityContext context)
     {
         var hub = facility.Spec.Hub;
         if (!hub.Enabled) return ComponentObjects.Disabled(Component, ConditionType);
@@ -137,7 +142,7 @@ public static class HubBuilder
         Rules = HubPermissions.Select(p => new V1PolicyRule { ApiGroups = [p.Group], Resources = [p.Resource], Verbs = p.Verbs.ToList() }).ToList(),
     };
 
-    private static V1Deployment Deployment(Api.V1Alpha1.AnalysisFacility facility, Kube kube, FacilityNames names, FacilityContext context, string configText)
+    private static V1Deployment Deployment(FacilityResource facility, Kube kube, FacilityNames names, FacilityContext context, string configText)
     {
         var hub = facility.Spec.Hub;
         var env = new List<V1EnvVar>
@@ -159,6 +164,7 @@ public static class HubBuilder
             env.Add(Kube.EnvFromSecret(HubConfigGenerator.DummyPasswordVariable, password.Name, password.Key));
         }
 
+        var identityProviderCa = hub.Authentication is { Type: "oauth", OAuth.CaConfigMap: { } caConfigMap } ? caConfigMap : null;
         var hubContainer = new V1Container
         {
             Name = "hub",
@@ -177,6 +183,10 @@ public static class HubBuilder
                 new V1VolumeMount { Name = "data", MountPath = HubRuntime.DataDirectory },
             ],
         };
+        if (identityProviderCa is not null)
+        {
+            hubContainer.VolumeMounts.Add(new V1VolumeMount { Name = "identity-provider-ca", MountPath = HubRuntime.IdentityProviderCaDirectory, ReadOnlyProperty = true });
+        }
         var proxyContainer = new V1Container
         {
             Name = "proxy",
@@ -205,6 +215,10 @@ public static class HubBuilder
                 new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = names.HubDatabase } },
             ],
         };
+        if (identityProviderCa is not null)
+        {
+            pod.Volumes.Add(new V1Volume { Name = "identity-provider-ca", ConfigMap = new V1ConfigMapVolumeSource { Name = identityProviderCa } });
+        }
         var hash = Hashes.Of(configText);
         return kube.Deployment(names.Hub, 1, pod, recreate: true, new Dictionary<string, string> { [ConfigHashAnnotation] = hash });
     }
@@ -221,7 +235,7 @@ public static class HubBuilder
         },
     };
 
-    private static V1Ingress Ingress(Api.V1Alpha1.AnalysisFacility facility, Kube kube, FacilityNames names, FacilityContext context)
+    private static V1Ingress Ingress(FacilityResource facility, Kube kube, FacilityNames names, FacilityContext context)
     {
         var hub = facility.Spec.Hub;
         var host = hub.Host!;

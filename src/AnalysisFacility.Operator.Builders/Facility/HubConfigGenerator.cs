@@ -1,5 +1,6 @@
 using System.Text;
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -36,11 +37,13 @@ public sealed record HubRuntime
     public const string ConfigDirectory = "/usr/local/etc/jupyterhub";
     public const string SpawnerModuleDirectory = "/usr/local/etc/jupyterhub/spawner";
     public const string DataDirectory = "/srv/jupyterhub/data";
+    /// <summary>Where the hub container mounts spec.hub.authentication.oauth.caConfigMap (key ca.crt).</summary>
+    public const string IdentityProviderCaDirectory = "/usr/local/etc/jupyterhub/identity-provider-ca";
     public const int HubPort = 8081;
     public const int ProxyPublicPort = 8000;
     public const int ProxyApiPort = 8001;
 
-    public static HubRuntime InCluster(Api.V1Alpha1.AnalysisFacility facility)
+    public static HubRuntime InCluster(FacilityResource facility)
     {
         var names = new FacilityNames(facility.Metadata.Name);
         return new HubRuntime
@@ -60,7 +63,7 @@ public sealed record HubRuntime
     /// A hub on loopback that starts its own proxy (configurable-http-proxy must be installed), for tests and
     /// development. The UserSession spawner needs the operator, so a local spawner class may be swapped in.
     /// </summary>
-    public static HubRuntime LocalRun(Api.V1Alpha1.AnalysisFacility facility, int publicPort, int hubPort, int proxyApiPort,
+    public static HubRuntime LocalRun(FacilityResource facility, int publicPort, int hubPort, int proxyApiPort,
         string dataDirectory, string? spawnerClass, IReadOnlyList<string> idleCullerCommand) => new()
     {
         BindUrl = $"http://127.0.0.1:{publicPort}",
@@ -99,7 +102,7 @@ public static class HubConfigGenerator
     /// <summary>Scopes jupyterhub-idle-culler needs (its README): list users, see activity, stop servers.</summary>
     public static readonly IReadOnlyList<string> IdleCullerScopes = ["list:users", "read:users:activity", "read:servers", "delete:servers"];
 
-    public static string Generate(Api.V1Alpha1.AnalysisFacility facility, HubRuntime runtime)
+    public static string Generate(FacilityResource facility, HubRuntime runtime)
     {
         var hub = facility.Spec.Hub;
         var config = new StringBuilder();
@@ -128,7 +131,7 @@ public static class HubConfigGenerator
         return config.ToString();
     }
 
-    private static void AppendAuthentication(StringBuilder config, Api.V1Alpha1.AnalysisFacility facility)
+    private static void AppendAuthentication(StringBuilder config, FacilityResource facility)
     {
         var hub = facility.Spec.Hub;
         config.AppendLine("# Authentication");
@@ -152,6 +155,12 @@ public static class HubConfigGenerator
             Python.Assign(config, $"{cls}.scope", oauth.Scopes);
             Python.Assign(config, $"{cls}.username_claim", oauth.UsernameClaim);
             Python.Assign(config, $"{cls}.claim_groups_key", oauth.GroupsClaim);
+            if (oauth.CaConfigMap is not null)
+            {
+                // OAuthenticator 16.3 oauth2.py: http_request_kwargs go into every tornado HTTPRequest (token, userinfo);
+                // ca_certs is tornado's CA file option, its own docstring's example for a private CA.
+                Python.Assign(config, $"{cls}.http_request_kwargs", new Dictionary<string, object?> { ["ca_certs"] = $"{HubRuntime.IdentityProviderCaDirectory}/ca.crt" });
+            }
             if (oauth.AllowedGroups.Count > 0)
             {
                 config.AppendLine($"c.{cls}.allowed_groups = {Python.Set(oauth.AllowedGroups)}");
@@ -163,13 +172,15 @@ public static class HubConfigGenerator
             }
         }
         if (hub.AdminUsers.Count > 0) config.AppendLine($"c.Authenticator.admin_users = {Python.Set(hub.AdminUsers)}");
-        config.AppendLine($"# The login's e-mail and groups reach the spawner through auth_state, encrypted with {CryptKeyVariable}");
+        config.AppendLine($"# The login's e-mail, groups and refresh token reach the spawner through auth_state, encrypted with {CryptKeyVariable}");
+        config.AppendLine("# (OAuthenticator 16.3 build_auth_state_dict keeps access_token, refresh_token and the userinfo; it never refreshes");
+        config.AppendLine("# them itself: it has no refresh_user, so refresh_pre_spawn calls JupyterHub's no-op. The operator refreshes.)");
         config.AppendLine("# (the hub Secret's key; the hub refuses to start without it).");
         Python.Assign(config, "Authenticator.enable_auth_state", true);
         config.AppendLine();
     }
 
-    private static void AppendSpawner(StringBuilder config, Api.V1Alpha1.AnalysisFacility facility, HubRuntime runtime)
+    private static void AppendSpawner(StringBuilder config, FacilityResource facility, HubRuntime runtime)
     {
         config.AppendLine("# Spawner: every server is a UserSession resource the operator runs.");
         Python.Assign(config, "JupyterHub.spawner_class", runtime.SpawnerClassOverride ?? SpawnerClass);

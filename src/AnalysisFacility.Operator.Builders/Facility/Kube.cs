@@ -1,11 +1,12 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Common;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
 /// <summary>Small constructors for the Kubernetes objects the facility builders share.</summary>
-internal sealed class Kube(Api.V1Alpha1.AnalysisFacility facility, string application, string component)
+internal sealed class Kube(FacilityResource facility, string application, string component)
 {
     public string Facility { get; } = facility.Metadata.Name;
     public string Namespace { get; } = facility.Metadata.NamespaceProperty;

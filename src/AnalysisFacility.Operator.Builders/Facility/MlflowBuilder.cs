@@ -2,6 +2,7 @@ using System.Globalization;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -39,11 +40,11 @@ public static class MlflowBuilder
         return errors;
     }
 
-    public static string Url(Api.V1Alpha1.AnalysisFacility facility) => facility.Spec.Mlflow.Host is { } host
+    public static string Url(FacilityResource facility) => facility.Spec.Mlflow.Host is { } host
         ? $"https://{host}"
         : $"http://{new FacilityNames(facility.Metadata.Name).Mlflow}.{facility.Metadata.NamespaceProperty}.svc:{Port}";
 
-    public static ComponentObjects Build(Api.V1Alpha1.AnalysisFacility facility, FacilityContext context)
+    public static ComponentObjects Build(FacilityResource facility, FacilityContext context)
     {
         var mlflow = facility.Spec.Mlflow;
         if (!mlflow.Enabled) return ComponentObjects.Disabled(Component, ConditionType);

@@ -3,6 +3,7 @@ using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Sessions;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -89,11 +90,11 @@ public static class ServiceXBuilder
     public static IReadOnlyList<string> DeployedDidFinders(AnalysisFacilitySpec spec) =>
         [.. spec.ServiceX.DidFinders.Where(f => f != "rucio" || RucioFinder(spec).Deploy)];
 
-    public static string Url(Api.V1Alpha1.AnalysisFacility facility) => facility.Spec.ServiceX.Host is { } host
+    public static string Url(FacilityResource facility) => facility.Spec.ServiceX.Host is { } host
         ? $"https://{host}"
         : $"http://{new FacilityNames(facility.Metadata.Name).ServiceXApp}.{facility.Metadata.NamespaceProperty}.svc:{ServicePort}";
 
-    public static ComponentObjects Build(Api.V1Alpha1.AnalysisFacility facility, FacilityContext context)
+    public static ComponentObjects Build(FacilityResource facility, FacilityContext context)
     {
         var servicex = facility.Spec.ServiceX;
         if (!servicex.Enabled) return ComponentObjects.Disabled(Component, ConditionType);
@@ -275,7 +276,7 @@ public static class ServiceXBuilder
     /// did-finder-rucio/rucio-configmap.yaml) at /opt/rucio/etc, and the proxy Secret at /etc/grid-security-ro, from
     /// where the image's proxy-exporter.sh copies x509up to X509_USER_PROXY every hour (did_finder_rucio/README.md).
     /// </summary>
-    private static void AddRucioCredentials(Api.V1Alpha1.AnalysisFacility facility, Kube kube, FacilityNames names, V1PodSpec pod, V1Container container,
+    private static void AddRucioCredentials(FacilityResource facility, Kube kube, FacilityNames names, V1PodSpec pod, V1Container container,
         List<IKubernetesObject<V1ObjectMeta>> objects)
     {
         var finder = facility.Spec.ServiceX.RucioFinder;
@@ -341,7 +342,7 @@ public static class ServiceXBuilder
     };
 
     /// <summary>The Flask app.conf; secrets and connection URIs come from the environment, as the chart does with `secrets`.</summary>
-    public static string AppConfig(Api.V1Alpha1.AnalysisFacility facility)
+    public static string AppConfig(FacilityResource facility)
     {
         var servicex = facility.Spec.ServiceX;
         var names = new FacilityNames(facility.Metadata.Name);

@@ -2,6 +2,7 @@ using System.Globalization;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Builders.Facility;
 
@@ -32,10 +33,10 @@ public static class TritonBuilder
     public static string ModelRepositoryPath(S3BucketSpec bucket) =>
         $"s3://{(bucket.Secure ? "https://" : "")}{bucket.Host}:{bucket.Port.ToString(CultureInfo.InvariantCulture)}/{bucket.Bucket}";
 
-    public static string Url(Api.V1Alpha1.AnalysisFacility facility) =>
+    public static string Url(FacilityResource facility) =>
         $"http://{new FacilityNames(facility.Metadata.Name).Triton}.{facility.Metadata.NamespaceProperty}.svc:{HttpPort}";
 
-    public static ComponentObjects Build(Api.V1Alpha1.AnalysisFacility facility)
+    public static ComponentObjects Build(FacilityResource facility)
     {
         var triton = facility.Spec.Triton;
         if (!triton.Enabled) return ComponentObjects.Disabled(Component, ConditionType);

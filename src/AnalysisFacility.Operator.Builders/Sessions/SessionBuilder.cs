@@ -44,6 +44,13 @@ public sealed record SessionBuildResult(SessionObjects? Objects, IReadOnlyList<s
 public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
 {
     public const string Application = "usersession";
+
+    /// <summary>
+    /// "External" egress is everything outside the private ranges (RFC 1918, RFC 6598, IPv6 ULA), which hold the pod,
+    /// Service and node ranges of every common CNI default. Kubernetes 1.20 publishes no cluster CIDRs to read, so a
+    /// per-site setting would be a guess an admin has to keep in step; a cluster on public pod ranges is not supported.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PrivateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"];
     public const string NotebookComponent = "notebook";
     public const string NotebookContainer = "notebook";
     public const int NotebookPort = 8888;
@@ -71,7 +78,7 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
         var labels = LabelsFor(sessionName, facilityName, session.Spec.User.Name);
         var serverName = SessionNames.Server(sessionName);
         var store = PlacementFor(facility.Spec.UserStore, context.StoreName);
-        var clientConfig = SessionClientConfig.Build(facility.Spec, context, tokenDelivery.TokenFilePath);
+        var clientConfig = SessionClientConfig.Build(facility.Spec, context, tokenDelivery.TokenFilePath, tokenDelivery.FacilityTokenFilePath);
 
         var configMap = new V1ConfigMap
         {
@@ -316,9 +323,8 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
     private static V1NetworkPolicy BuildNetworkPolicy(string sessionName, string name, string ns, string facilityName,
         Dictionary<string, string> labels, SessionContext context)
     {
-        var hubSelector = context.HubPodSelector is { } selector
-            ? new Dictionary<string, string>(selector)
-            : new Dictionary<string, string> { [Labels.Facility] = facilityName, [Labels.Component] = "hub" };
+        // The hub pods, the only ones allowed to reach the notebook server.
+        var hubSelector = new Dictionary<string, string> { [Labels.Facility] = facilityName, [Labels.Component] = "hub" };
 
         // The facility's own pods (hub, HTCondor, ServiceX, Dask, ...) but not other users' notebooks.
         var facilityServices = new V1NetworkPolicyPeer
@@ -332,8 +338,8 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
                 ],
             },
         };
-        var ipv4 = context.ClusterCidrs.Where(c => !c.Contains(':')).ToList();
-        var ipv6 = context.ClusterCidrs.Where(c => c.Contains(':')).ToList();
+        var ipv4 = PrivateRanges.Where(c => !c.Contains(':')).ToList();
+        var ipv6 = PrivateRanges.Where(c => c.Contains(':')).ToList();
         var external = new List<V1NetworkPolicyPeer>
         {
             new() { IpBlock = new V1IPBlock { Cidr = "0.0.0.0/0", Except = ipv4.Count > 0 ? ipv4 : null } },
@@ -354,7 +360,6 @@ public sealed class SessionBuilder(ISessionTokenDelivery tokenDelivery)
             },
             new() { To = external },
         };
-        if (context.ExtraEgressPeers.Count > 0) egress.Add(new V1NetworkPolicyEgressRule { To = context.ExtraEgressPeers.ToList() });
 
         return new V1NetworkPolicy
         {

@@ -40,7 +40,7 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
     public const string CaMountPath = "/etc/analysisfacility/ca";
     public const string SystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
-    public static SessionClientConfig Build(AnalysisFacilitySpec facility, SessionContext context, string tokenFilePath)
+    public static SessionClientConfig Build(AnalysisFacilitySpec facility, SessionContext context, string tokenFilePath, string facilityTokenFilePath)
     {
         var env = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var endpoints = context.Endpoints;
@@ -50,7 +50,7 @@ public sealed record SessionClientConfig(IReadOnlyDictionary<string, string> Env
             env["_condor_COLLECTOR_HOST"] = endpoints.Collector;
             if (endpoints.Schedd is not null) env["_condor_SCHEDD_HOST"] = endpoints.Schedd;
             env["_condor_SEC_DEFAULT_AUTHENTICATION_METHODS"] = "SCITOKENS";
-            env["_condor_SCITOKENS_FILE"] = tokenFilePath;
+            env["_condor_SCITOKENS_FILE"] = facilityTokenFilePath;
             env["_condor_AUTH_SSL_CLIENT_CAFILE"] = context.CaBundle is null ? SystemCaBundle : $"{CaMountPath}/ca.crt";
             if (endpoints.CondorPrivateNetwork is not null) env["_condor_PRIVATE_NETWORK_NAME"] = endpoints.CondorPrivateNetwork;
         }

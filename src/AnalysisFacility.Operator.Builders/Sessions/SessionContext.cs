@@ -38,21 +38,6 @@ public sealed record SessionContext
 
     /// <summary>The user's Rucio account (resolved by <see cref="SessionRucio.AccountFor"/>) when the facility configures Rucio.</summary>
     public RucioAccount? Rucio { get; init; }
-
-    /// <summary>Labels of the hub pods, the only ones allowed to reach the notebook server. Defaults to the facility's hub component.</summary>
-    public IReadOnlyDictionary<string, string>? HubPodSelector { get; init; }
-
-    /// <summary>
-    /// Address ranges of the cluster (pods, services, nodes). "External" egress means everything outside them;
-    /// defaults to the private ranges (RFC 1918, RFC 6598 and IPv6 ULA).
-    /// </summary>
-    public IReadOnlyList<string> ClusterCidrs { get; init; } = DefaultClusterCidrs;
-
-    /// <summary>More destinations a session may reach (e.g. an S3 gateway in another namespace such as rook-ceph).</summary>
-    public IReadOnlyList<V1NetworkPolicyPeer> ExtraEgressPeers { get; init; } = [];
-
-    public static readonly IReadOnlyList<string> DefaultClusterCidrs =
-        ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"];
 }
 
 /// <summary>A key of a ConfigMap in the session's namespace.</summary>
@@ -95,8 +80,11 @@ public sealed record SessionServiceEndpoints
 /// </summary>
 public interface ISessionTokenDelivery
 {
-    /// <summary>Absolute path of the token file inside the notebook container.</summary>
+    /// <summary>Absolute path of the session token's file inside the notebook container (BEARER_TOKEN_FILE).</summary>
     string TokenFilePath { get; }
+
+    /// <summary>The facility token's file, which HTCondor uses (the schedd trusts the facility's issuer); the session token's unless that is the experiment's.</summary>
+    string FacilityTokenFilePath { get; }
 
     /// <summary>Adds the token pieces to the pod. Called once, after the notebook container is complete.</summary>
     void Decorate(SessionTokenTarget target);

@@ -16,4 +16,7 @@ public static class SessionNames
 
     /// <summary>ConfigMap with the client configuration.</summary>
     public static string ClientConfig(string sessionName) => Names.Object("jupyter", sessionName, "client");
+
+    /// <summary>The session's DaskCluster.</summary>
+    public static string DaskCluster(string sessionName) => Names.Object(sessionName, "dask");
 }

@@ -12,8 +12,12 @@ namespace AnalysisFacility.Operator.Builders.Tokens;
 /// <param name="FsGroup">Pod fsGroup: makes the root-owned Secret volume readable by the helpers.</param>
 /// <param name="SourceKey">Key of the credential in the Secret.</param>
 /// <param name="Kind">A bearer token (BEARER_TOKEN_FILE, whitespace stripped) or an x509 proxy (X509_USER_PROXY, copied as is).</param>
+/// <param name="Experiment">A second bearer token beside the facility's: the user's experiment token (sessions and their Dask pods).</param>
 public sealed record TokenDeliveryOptions(string SecretName, string HelperImage, long RunAsUser, long FsGroup,
-    string SourceKey = TokenDelivery.TokenKey, DeliveredCredential Kind = DeliveredCredential.BearerToken);
+    string SourceKey = TokenDelivery.TokenKey, DeliveredCredential Kind = DeliveredCredential.BearerToken, ExperimentTokenDelivery? Experiment = null);
+
+/// <summary>The experiment token's Secret, and whether it is the session token (BEARER_TOKEN_FILE and the discovery files) or only offered.</summary>
+public sealed record ExperimentTokenDelivery(string SecretName, bool IsSessionToken);
 
 /// <summary>What the delivered file holds: it decides the file name, the variables that point at it and whether it is copied byte for byte.</summary>
 public enum DeliveredCredential
@@ -61,6 +65,15 @@ public static class TokenDelivery
     /// <summary>/tmp/bt_u$UID, the discovery spec's last location: a symlink to <see cref="TokenFile"/>.</summary>
     public static string TmpLink(long uid) => $"/tmp/bt_u{uid}";
 
+    /// <summary>Where the token that is not the session token is kept (FACILITY_TOKEN_FILE or EXPERIMENT_TOKEN_FILE names it).</summary>
+    public static string FacilityTokenFile(long uid) => $"{RuntimeDirectory(uid)}/facility_bt_u{uid}";
+    public static string ExperimentTokenFile(long uid) => $"{RuntimeDirectory(uid)}/experiment_bt_u{uid}";
+
+    /// <summary>Variables naming each token's file, whichever of them is the session token.</summary>
+    public const string FacilityTokenVariable = "FACILITY_TOKEN_FILE";
+    public const string ExperimentTokenVariable = "EXPERIMENT_TOKEN_FILE";
+    private const string ExperimentSourceKey = "experiment-token";
+
     public static string SecretName(string facility, string userName) => Names.Object(facility, "token", userName);
 
     /// <summary>The component label of a token Secret (a user's, or a service's robot token).</summary>
@@ -100,9 +113,10 @@ public static class TokenDelivery
     public static TokenPodPieces BuildPodPieces(TokenDeliveryOptions options)
     {
         var uid = options.RunAsUser;
+        var experiment = options.Kind == DeliveredCredential.BearerToken ? options.Experiment : null;
         var volumes = new List<V1Volume>
         {
-            new()
+            experiment is null ? new()
             {
                 Name = SourceVolume,
                 Secret = new V1SecretVolumeSource
@@ -110,6 +124,21 @@ public static class TokenDelivery
                     SecretName = options.SecretName,
                     Items = [new V1KeyToPath { Key = options.SourceKey, Path = TokenKey }],
                     DefaultMode = Convert.ToInt32("440", 8),
+                },
+            } : new()
+            {
+                // One source volume for both tokens; the experiment Secret is optional, so a session whose login handed
+                // over no refresh token (or whose first refresh failed) still starts, with the condition saying why.
+                Name = SourceVolume,
+                Projected = new V1ProjectedVolumeSource
+                {
+                    DefaultMode = Convert.ToInt32("440", 8),
+                    Sources =
+                    [
+                        new V1VolumeProjection { Secret = new V1SecretProjection { Name = options.SecretName, Items = [new V1KeyToPath { Key = options.SourceKey, Path = TokenKey }] } },
+                        new V1VolumeProjection { Secret = new V1SecretProjection { Name = experiment.SecretName, Optional = true,
+                            Items = [new V1KeyToPath { Key = TokenKey, Path = ExperimentSourceKey }] } },
+                    ],
                 },
             },
             new() { Name = RuntimeVolume, EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory", SizeLimit = new ResourceQuantity("1Mi") } },
@@ -123,23 +152,38 @@ public static class TokenDelivery
         };
         var helperMounts = new List<V1VolumeMount>(mainMounts) { new() { Name = SourceVolume, MountPath = SourceDirectory, ReadOnlyProperty = true } };
         var proxy = options.Kind == DeliveredCredential.X509Proxy;
-        var destination = proxy ? ProxyFile(uid) : TokenFile(uid);
+        // The session token sits where discovery looks ($XDG_RUNTIME_DIR/bt_u$UID); the other one beside it.
+        var facilityFile = proxy ? ProxyFile(uid) : experiment is { IsSessionToken: true } ? FacilityTokenFile(uid) : TokenFile(uid);
+        var experimentFile = experiment is { IsSessionToken: true } ? TokenFile(uid) : ExperimentTokenFile(uid);
+        var sessionFile = proxy ? facilityFile : TokenFile(uid);
         var helperEnvironment = new List<V1EnvVar>
         {
             Env("SRC", $"{SourceDirectory}/{TokenKey}"),
-            Env("DEST", destination),
+            Env("DEST", facilityFile),
             Env("INTERVAL", RefreshIntervalSeconds.ToString()),
         };
         // A proxy is PEM: copied byte for byte, and no discovery symlink (X509_USER_PROXY names it).
         helperEnvironment.Insert(2, proxy ? Env("RAW", "1") : Env("LINK", TmpLink(uid)));
+        if (!proxy) helperEnvironment.Insert(3, Env("LINK_TO", sessionFile));
+        if (experiment is not null)
+        {
+            helperEnvironment.Add(Env("SRC2", $"{SourceDirectory}/{ExperimentSourceKey}"));
+            helperEnvironment.Add(Env("DEST2", experimentFile));
+        }
         List<V1EnvVar> environment = proxy
-            ? [Env("X509_USER_PROXY", destination), Env("XDG_RUNTIME_DIR", RuntimeDirectory(uid))]
-            : [Env("BEARER_TOKEN_FILE", destination), Env("XDG_RUNTIME_DIR", RuntimeDirectory(uid)), Env("_condor_SCITOKENS_FILE", destination)];
+            ? [Env("X509_USER_PROXY", facilityFile), Env("XDG_RUNTIME_DIR", RuntimeDirectory(uid))]
+            // HTCondor's schedd trusts the facility's issuer: condor tools always get the facility token.
+            : [Env("BEARER_TOKEN_FILE", sessionFile), Env("XDG_RUNTIME_DIR", RuntimeDirectory(uid)), Env("_condor_SCITOKENS_FILE", facilityFile)];
+        if (experiment is not null)
+        {
+            environment.Add(Env(FacilityTokenVariable, facilityFile));
+            environment.Add(Env(ExperimentTokenVariable, experimentFile));
+        }
         var suffix = proxy ? "-x509" : "";
         return new TokenPodPieces(volumes,
             Helper(InitContainerName + suffix, InitScript, options, helperMounts, helperEnvironment),
             Helper(RefresherContainerName + suffix, RefresherScript, options, helperMounts, helperEnvironment),
-            mainMounts, environment, destination, options.FsGroup);
+            mainMounts, environment, sessionFile, options.FsGroup);
     }
 
     /// <summary>
@@ -168,19 +212,27 @@ public static class TokenDelivery
         }
     }
 
-    /// <summary>Shared by both helpers: copy the token atomically if it changed.</summary>
+    /// <summary>
+    /// Shared by both helpers: copy a token atomically if it changed. SRC to DEST is the token the pod cannot start
+    /// without; SRC2 to DEST2, when set, the experiment token, copied whenever it is there. LINK points at LINK_TO.
+    /// </summary>
     private const string CopyFunction = """
         umask 077
-        copy_token() {
-          [ -s "$SRC" ] || return 1
-          tmp="${DEST%/*}/.bt_tmp.$$"
-          if [ "${RAW:-}" = 1 ]; then cat "$SRC" > "$tmp"; else tr -d ' \t\r\n' < "$SRC" > "$tmp"; fi || { rm -f "$tmp"; return 1; }
+        copy_one() {
+          [ -s "$1" ] || return 1
+          tmp="${2%/*}/.bt_tmp.$$"
+          if [ "${RAW:-}" = 1 ]; then cat "$1" > "$tmp"; else tr -d ' \t\r\n' < "$1" > "$tmp"; fi || { rm -f "$tmp"; return 1; }
           [ -s "$tmp" ] || { rm -f "$tmp"; return 1; }
-          if [ -f "$DEST" ] && cmp -s "$tmp" "$DEST"; then rm -f "$tmp"; return 0; fi
-          chmod 600 "$tmp" && mv -f "$tmp" "$DEST"
+          if [ -f "$2" ] && cmp -s "$tmp" "$2"; then rm -f "$tmp"; return 0; fi
+          chmod 600 "$tmp" && mv -f "$tmp" "$2"
+        }
+        copy_token() {
+          if [ -n "${SRC2:-}" ]; then copy_one "$SRC2" "$DEST2" || true; fi
+          copy_one "$SRC" "$DEST"
         }
         link_token() {
-          if [ -n "${LINK:-}" ] && [ "$(readlink "$LINK" 2>/dev/null)" != "$DEST" ]; then ln -sfn "$DEST" "$LINK"; fi
+          target="${LINK_TO:-$DEST}"
+          if [ -n "${LINK:-}" ] && [ "$(readlink "$LINK" 2>/dev/null)" != "$target" ]; then ln -sfn "$target" "$LINK"; fi
         }
         """;
 

@@ -6,20 +6,6 @@ using AnalysisFacility.Operator.Runtime.Client;
 
 namespace AnalysisFacility.Operator.Builders.XCache;
 
-/// <summary>
-/// The issuer an XCacheInstance trusts, resolved by the controller from the AnalysisFacility named in
-/// <c>spec.authorization.facilityRef</c> (its issuer URL and service audiences).
-/// <paramref name="CaBundleConfigMap"/>: the facility's published issuer CA (files <c>*.crt</c>), added to the image's
-/// CA bundle by <see cref="XCacheIssuerTrust"/>, because scitokens-cpp's libcurl only trusts the bundle compiled into
-/// it and honours no CA environment variable.
-/// </summary>
-/// <paramref name="TrustedIssuers"/> are the facility's spec.tokens.trustedIssuers (e.g. the experiment's IAM).
-public sealed record XCacheIssuerSettings(string IssuerUrl, IReadOnlyList<string> Audiences, string? CaBundleConfigMap = null,
-    IReadOnlyList<XCacheTrustedIssuer>? TrustedIssuers = null);
-
-/// <summary>Another issuer the cache accepts: its own [Issuer] section, its scopes relative to <paramref name="BasePath"/>, its audiences.</summary>
-public sealed record XCacheTrustedIssuer(string Name, string Issuer, string BasePath, IReadOnlyList<string> Audiences);
-
 /// <summary>What the cache trusts for WLCG tokens: one issuer, the namespace its scopes are relative to, and the audiences.</summary>
 public sealed record XCacheTokenTrust(string Issuer, string BasePath, IReadOnlyList<string> Audiences)
 {
@@ -63,53 +49,6 @@ public sealed record XCacheSettings(
         return new XCacheSettings(spec.Origin, [.. spec.ExportedPaths], spec.Ram, spec.Watermarks.Low, spec.Watermarks.High,
             spec.BlockSize, spec.Prefetch, tokens);
     }
-}
-
-/// <summary>Where xrootd listens and keeps its files: the pod layout, or temporary directories in a test.</summary>
-public sealed record XCacheLayout(
-    int XrootPort,
-    int? HttpPort,
-    string NamespaceDirectory,
-    string MetaDirectory,
-    string DataDirectory,
-    string AdminDirectory,
-    string ScitokensConfigPath,
-    string TlsCertificatePath,
-    string TlsKeyPath,
-    string TlsCaFile)
-{
-    public const int DefaultXrootPort = 1094;
-    public const string ConfigDirectory = "/etc/xrootd/xcache";
-    public const string XrootdConfigFile = "xrootd.cfg";
-    public const string ScitokensConfigFile = "scitokens.cfg";
-    public const string CacheMountPath = "/xcache";
-    public const string RunDirectory = "/run/xrootd";
-    public const string TlsDirectory = "/etc/xrootd/tls";
-
-    /// <summary>The layout inside the cache pod (ConfigMap, PVC, emptyDir and TLS Secret mounts).</summary>
-    public static XCacheLayout Pod(int? httpPort) => new(
-        DefaultXrootPort,
-        httpPort,
-        CacheMountPath + "/namespace",
-        CacheMountPath + "/meta",
-        CacheMountPath + "/data",
-        RunDirectory,
-        ConfigDirectory + "/" + ScitokensConfigFile,
-        TlsDirectory + "/tls.crt",
-        PrivateKeyCopyPath,
-        TlsDirectory + "/ca.crt");
-
-    /// <summary>
-    /// Where the pod's start script copies the TLS key. xrootd refuses a key file that its group may read
-    /// ("excessive access rights"), and a Secret volume under fsGroup is always group-readable (kubernetes#57923),
-    /// so the key is copied to a 0400 file of the xrootd account in the pod's own run directory.
-    /// </summary>
-    public const string PrivateKeyCopyPath = RunDirectory + "/tls.key";
-
-    /// <summary>The key as the TLS Secret volume holds it.</summary>
-    public const string PrivateKeySecretPath = TlsDirectory + "/tls.key";
-
-    public IEnumerable<string> DirectoriesToCreate => [NamespaceDirectory, MetaDirectory, DataDirectory, AdminDirectory];
 }
 
 /// <summary>Renders the xrootd proxy-file-cache configuration and the xrootd-scitokens configuration.</summary>

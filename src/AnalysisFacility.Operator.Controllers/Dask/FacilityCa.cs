@@ -22,9 +22,8 @@ public static class FacilityCa
         var secret = secrets.Get(new ObjectKey(@namespace, name));
         if (secret is null)
         {
-            var live = await api.GetAsync(api.Types.For<V1Secret>(), @namespace, name, cancellationToken);
-            if (live is null) return null;
-            secret = k8s.KubernetesJson.Deserialize<V1Secret>(live.ToJsonString());
+            secret = await api.GetAsync<V1Secret>(@namespace, name, cancellationToken);
+            if (secret is null) return null;
         }
         var data = secret.Data;
         return data is not null && data.ContainsKey(FacilityCertificateAuthority.CertificateKey) && data.ContainsKey(FacilityCertificateAuthority.PrivateKeyKey)

@@ -4,7 +4,7 @@ using AnalysisFacility.Operator.Builders.Facility;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using k8s;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Facility;
 
@@ -33,7 +33,7 @@ public static class FacilityPlanning
     public static string SpawnerModuleText => SpawnerModule.Value;
 
     /// <summary>The subjects the issuer mints for this facility's session users (same derivation as TokenMinter's sub).</summary>
-    public static IReadOnlyList<ScitokensIdentity> Identities(AF facility, IEnumerable<UserSession> sessions, string? facilityUid = null)
+    public static IReadOnlyList<ScitokensIdentity> Identities(FacilityResource facility, IEnumerable<UserSession> sessions, string? facilityUid = null)
     {
         var uid = facilityUid ?? facility.Metadata.Uid;
         if (string.IsNullOrEmpty(uid)) return [];
@@ -47,7 +47,7 @@ public static class FacilityPlanning
             .ToList();
     }
 
-    public static FacilityContext Context(AF facility, OperatorSettings settings, IReadOnlyList<ScitokensIdentity> identities,
+    public static FacilityContext Context(FacilityResource facility, OperatorSettings settings, IReadOnlyList<ScitokensIdentity> identities,
         IReadOnlyDictionary<string, IDictionary<string, byte[]>> existingSecrets, Func<int, string>? newSecretValue = null)
     {
         var context = new FacilityContext
@@ -61,17 +61,11 @@ public static class FacilityPlanning
         return newSecretValue is null ? context : context with { NewSecretValue = newSecretValue };
     }
 
-    /// <summary>Extra audiences the facility configures itself (the schedd), as the minter must use too.</summary>
-    public static IReadOnlyList<string> ExtraAudiences(AF facility) =>
-        facility.Spec.HTCondor.Enabled
-            ? new[] { HTCondorBuilder.ScheddAudience(facility), HTCondorBuilder.ExternalScheddAudience(facility) }.OfType<string>().ToList()
-            : [];
-
     /// <summary>
     /// Every component's desired objects, labelled for tracking; the hub gets the spawner ConfigMap, and the
     /// <see cref="FacilityLabels.TokensComponent"/> pseudo-component holds <paramref name="tokenObjects"/>.
     /// </summary>
-    public static IReadOnlyList<ComponentObjects> Plan(AF facility, FacilityContext context, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> tokenObjects)
+    public static IReadOnlyList<ComponentObjects> Plan(FacilityResource facility, FacilityContext context, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> tokenObjects)
     {
         var build = FacilityBuilder.Build(facility, context);
         var components = new List<ComponentObjects>();
@@ -95,7 +89,7 @@ public static class FacilityPlanning
         return components;
     }
 
-    public static V1ConfigMap SpawnerConfigMap(AF facility, string name) => new()
+    public static V1ConfigMap SpawnerConfigMap(FacilityResource facility, string name) => new()
     {
         ApiVersion = "v1", Kind = "ConfigMap",
         Metadata = new V1ObjectMeta
@@ -111,7 +105,7 @@ public static class FacilityPlanning
     /// published, empty when the issuer's certificate is publicly trusted: the XCache pod waits for it, so it never
     /// starts before the trust exists and then keeps a bundle without it.
     /// </summary>
-    public static V1ConfigMap IssuerTrustConfigMap(AF facility, OperatorSettings settings) => new()
+    public static V1ConfigMap IssuerTrustConfigMap(FacilityResource facility, OperatorSettings settings) => new()
     {
         ApiVersion = "v1", Kind = "ConfigMap",
         Metadata = new V1ObjectMeta
@@ -125,7 +119,7 @@ public static class FacilityPlanning
     public const string IssuerTrustKey = "ca.crt";
 
     /// <summary>A Secret of the tokens pseudo-component (issuer keys, CA).</summary>
-    public static V1Secret TokensSecret(AF facility, string name, IDictionary<string, byte[]> data, string type = "Opaque")
+    public static V1Secret TokensSecret(FacilityResource facility, string name, IDictionary<string, byte[]> data, string type = "Opaque")
     {
         var secret = new V1Secret
         {
@@ -188,7 +182,7 @@ public static class FacilityPlanning
     /// The whole status from the plan, observed workloads and the issuer outcome. Conditions of disabled components
     /// are dropped; lastTransitionTime only moves when a status flips, so the same observation gives the same status.
     /// </summary>
-    public static AnalysisFacilityStatus Status(AF facility, IReadOnlyList<ComponentObjects> components, Func<WorkloadReference, WorkloadState> observe,
+    public static AnalysisFacilityStatus Status(FacilityResource facility, IReadOnlyList<ComponentObjects> components, Func<WorkloadReference, WorkloadState> observe,
         IssuerOutcome issuer, IReadOnlyList<string> specErrors, DateTime now, IReadOnlyList<string>? applyErrors = null,
         IReadOnlyList<string>? namesInUse = null)
     {
@@ -252,13 +246,13 @@ public static class FacilityPlanning
             ObservedGeneration = generation,
             Phase = phase,
             Conditions = conditions,
-            Endpoints = FacilityStatusHelper.Endpoints(facility),
+            Endpoints = FacilityBuilder.Endpoints(facility),
             PublishedKeyIds = [.. issuer.PublishedKeyIds],
             ActiveKeyId = issuer.ActiveKeyId,
         };
     }
 
-    private static void Label(IKubernetesObject<V1ObjectMeta> obj, AF facility, string component)
+    private static void Label(IKubernetesObject<V1ObjectMeta> obj, FacilityResource facility, string component)
     {
         obj.Metadata.Labels ??= new Dictionary<string, string>();
         obj.Metadata.Labels[Labels.Facility] = facility.Metadata.Name;

@@ -17,7 +17,7 @@ using AnalysisFacility.Operator.Tokens.Keys;
 using k8s;
 using k8s.Models;
 using Serilog;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Facility;
 
@@ -27,7 +27,7 @@ namespace AnalysisFacility.Operator.Controllers.Facility;
 /// retain) gets no owner reference, so neither pruning nor garbage collection ever deletes it.
 /// </summary>
 internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettings settings, IssuerRegistry issuers,
-    FacilityChildren children, Informer<UserSession> sessions, ILogger log) : IReconciler<AF>, IFinalizer<AF>
+    FacilityChildren children, Informer<UserSession> sessions, TimeProvider time, ILogger log) : IReconciler<FacilityResource>, IFinalizer<FacilityResource>
 {
     public const string FinalizerName = "analysisfacility.io/cleanup";
     private static readonly TimeSpan MinimumRequeue = TimeSpan.FromSeconds(1);
@@ -65,7 +65,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     }
 
     /// <summary>The CVMFS CSI driver's StorageClass is installed by the admin, not by us: read it, say what is missing.</summary>
-    private async Task<string?> CvmfsDriverProblemAsync(AF facility, CancellationToken cancellationToken)
+    private async Task<string?> CvmfsDriverProblemAsync(FacilityResource facility, CancellationToken cancellationToken)
     {
         var cvmfs = facility.Spec.Cvmfs;
         if (!cvmfs.Enabled || string.IsNullOrEmpty(cvmfs.StorageClassName)) return null;
@@ -73,11 +73,11 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         return SessionCvmfs.DriverProblem(cvmfs, storageClass?["provisioner"]?.GetValue<string>(), storageClass is not null);
     }
 
-    private static string Owner(AF facility) => $"{facility.Metadata.NamespaceProperty}/{facility.Metadata.Name}";
+    private static string Owner(FacilityResource facility) => $"{facility.Metadata.NamespaceProperty}/{facility.Metadata.Name}";
 
-    public async Task<ReconcileResult> ReconcileAsync(AF facility, CancellationToken cancellationToken)
+    public async Task<ReconcileResult> ReconcileAsync(FacilityResource facility, CancellationToken cancellationToken)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
         var ns = facility.Metadata.NamespaceProperty;
         var name = facility.Metadata.Name;
         var result = ReconcileResult.Done;
@@ -182,11 +182,11 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     }
 
     private async Task<(IssuerOutcome Outcome, IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Objects, IReadOnlyList<string> SpecErrors, ReconcileResult Requeue)>
-        ReconcileIssuerAsync(AF facility, DateTimeOffset now, CancellationToken cancellationToken)
+        ReconcileIssuerAsync(FacilityResource facility, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var secretName = FacilitySecrets.IssuerKeysSecretName(facility.Metadata.Name);
         var placeholder = FacilityPlanning.TokensSecret(facility, secretName, new Dictionary<string, byte[]>());
-        var settingsResult = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid, FacilityPlanning.ExtraAudiences(facility));
+        var settingsResult = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid, HTCondorBuilder.IssuerAudiences(facility));
         if (!settingsResult.Succeeded)
         {
             // Keep the keys and what is published: a bad edit must not take the issuer away.
@@ -232,7 +232,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
         return (new IssuerOutcome(true, "Published", $"{keyIds.Count} key(s) published at {issuerSettings.Issuer}", keyIds, active), [secret], [], requeue);
     }
 
-    private async Task<(V1Secret Secret, ReconcileResult Requeue)> ReconcileCaAsync(AF facility, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<(V1Secret Secret, ReconcileResult Requeue)> ReconcileCaAsync(FacilityResource facility, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var name = FacilitySecrets.CaSecretName(facility.Metadata.Name);
         var data = await ReadSecretDataAsync(facility.Metadata.NamespaceProperty, name, cancellationToken);
@@ -251,7 +251,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     }
 
     /// <summary>The robot clients whose secret hash the referenced Secret holds (read, never written), and what is wrong with the others.</summary>
-    private async Task<(IReadOnlyDictionary<string, RobotClient> Clients, IReadOnlyList<string> Errors)> ReadRobotsAsync(AF facility, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyDictionary<string, RobotClient> Clients, IReadOnlyList<string> Errors)> ReadRobotsAsync(FacilityResource facility, CancellationToken cancellationToken)
     {
         var clients = new Dictionary<string, RobotClient>(StringComparer.Ordinal);
         var errors = new List<string>();
@@ -272,7 +272,7 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     /// the same data. A Secret missing from the cache is read directly, so a Secret that merely lost its managed-by
     /// label is never replaced by fresh keys.
     /// </summary>
-    private async Task EnsureLabelsAndOwnerAsync(V1Secret desired, AF facility, CancellationToken cancellationToken)
+    private async Task EnsureLabelsAndOwnerAsync(V1Secret desired, FacilityResource facility, CancellationToken cancellationToken)
     {
         var cached = children.Secrets.Get(ObjectKey.Of(desired));
         var labelled = cached?.Metadata.Labels is { } labels && labels.ContainsKey(FacilityLabels.Component);
@@ -287,12 +287,12 @@ internal sealed class FacilityReconciler(OperatorManager manager, OperatorSettin
     {
         var cached = children.Secrets.Get(new ObjectKey(ns, name));
         if (cached is not null) return cached.Data ?? new Dictionary<string, byte[]>();
-        var live = await children.Api.GetAsync(children.Api.Types.For<V1Secret>(), ns, name, cancellationToken);
+        var live = await children.Api.GetAsync<V1Secret>(ns, name, cancellationToken);
         if (live is null) return null;
-        return KubernetesJson.Deserialize<V1Secret>(live.ToJsonString()).Data ?? new Dictionary<string, byte[]>();
+        return live.Data ?? new Dictionary<string, byte[]>();
     }
 
-    public async Task<ReconcileResult> FinalizeAsync(AF facility, CancellationToken cancellationToken)
+    public async Task<ReconcileResult> FinalizeAsync(FacilityResource facility, CancellationToken cancellationToken)
     {
         issuers.Remove(Owner(facility));
         IdentityMaps.Forget(ObjectKey.Of(facility));

@@ -3,7 +3,7 @@ using AnalysisFacility.Operator.Builders.Certificates;
 using AnalysisFacility.Operator.Tokens.Keys;
 using k8s;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Facility;
 
@@ -13,7 +13,7 @@ public static class FacilityRendering
     public const string Placeholder = "<generated in the cluster>";
     private const string PlaceholderUid = "00000000-0000-0000-0000-000000000000";
 
-    public static IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Render(AF facility, RenderSet set, OperatorSettings settings)
+    public static IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Render(FacilityResource facility, RenderSet set, OperatorSettings settings)
     {
         var uid = string.IsNullOrEmpty(facility.Metadata.Uid) ? PlaceholderUid : facility.Metadata.Uid;
         var identities = FacilityPlanning.Identities(facility, set.Sessions, uid);

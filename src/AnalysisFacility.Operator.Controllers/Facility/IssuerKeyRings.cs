@@ -20,9 +20,8 @@ public static class IssuerKeyRings
         var secret = secrets.Get(new ObjectKey(@namespace, name));
         if (secret?.Data is null)
         {
-            var live = await api.GetAsync(api.Types.For<V1Secret>(), @namespace, name, cancellationToken);
-            if (live is null) return null;
-            secret = k8s.KubernetesJson.Deserialize<V1Secret>(live.ToJsonString());
+            secret = await api.GetAsync<V1Secret>(@namespace, name, cancellationToken);
+            if (secret is null) return null;
         }
         return rings.Read(secret);
     }

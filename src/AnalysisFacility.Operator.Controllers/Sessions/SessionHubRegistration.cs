@@ -1,5 +1,5 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Sessions;
 
@@ -13,7 +13,7 @@ public static class SessionHubRegistration
     public const string AwaitingHubLoginReason = "AwaitingHubLogin";
 
     /// <summary>The reason and message to show while the session waits for its user's login, or null when none is awaited.</summary>
-    public static (string Reason, string Message)? Awaited(UserSession session, AF facility) =>
+    public static (string Reason, string Message)? Awaited(UserSession session, FacilityResource facility) =>
         session.Spec.HubEnvSecretName is null && facility.Spec.Hub.Enabled
             ? (AwaitingHubLoginReason,
                 $"Made without the hub: the notebook server starts when {session.Spec.User.Name} logs in to the hub and starts a server " +

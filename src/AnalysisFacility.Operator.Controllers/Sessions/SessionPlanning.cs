@@ -12,7 +12,7 @@ using AnalysisFacility.Operator.Runtime.Apply;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Jose;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Sessions;
 
@@ -38,14 +38,11 @@ public static class SessionPlanning
 {
     public const string TokenRequestAnnotation = "analysisfacility.io/token-request";
 
-    /// <summary>Name of the session's DaskCluster.</summary>
-    public static string DaskClusterName(string sessionName) => Names.Object(sessionName, "dask");
-
     /// <summary>The scheduler address a session's DaskCluster will have (known before the cluster reports it).</summary>
     public static string PredictedSchedulerAddress(string clusterName, string @namespace, bool tls) =>
         $"{(tls ? "tls" : "tcp")}://{DaskNames.SchedulerHost(clusterName, @namespace)}:{DaskNames.CommPort}";
 
-    public static SessionPlan Plan(UserSession session, AF facility, DaskCluster? observedDask)
+    public static SessionPlan Plan(UserSession session, FacilityResource facility, DaskCluster? observedDask)
     {
         var ns = session.Metadata.NamespaceProperty;
         var storeName = SessionStore.ResolveStoreName(session, facility);
@@ -55,7 +52,7 @@ public static class SessionPlanning
         string? schedulerAddress = null;
         if (DaskOf(session, facility) is { Enabled: true } daskSpec)
         {
-            dask = BuildDaskCluster(session, facility, daskSpec);
+            dask = SessionDaskCluster.Build(session, facility, daskSpec);
             schedulerAddress = observedDask?.Status?.SchedulerAddress is { Length: > 0 } observed
                 ? observed
                 : PredictedSchedulerAddress(dask.Metadata.Name, ns, dask.Spec.Tls);
@@ -65,7 +62,7 @@ public static class SessionPlanning
         {
             StoreName = storeName,
             // From the facility's spec, not its status: a session is configured at once, and a status write never changes it.
-            Endpoints = SessionServiceEndpoints.From(FacilityStatusHelper.Endpoints(facility)) with
+            Endpoints = SessionServiceEndpoints.From(FacilityBuilder.Endpoints(facility)) with
             {
                 CondorPrivateNetwork = facility.Spec.HTCondor is { Enabled: true, External: not null } ? HTCondorBuilder.UidDomain(facility) : null,
             },
@@ -77,11 +74,7 @@ public static class SessionPlanning
             Rucio = facility.Spec.Rucio.Enabled ? SessionRucio.AccountFor(facility.Spec.Rucio, session.Spec.User.Name, storeName) : null,
             XCacheCaConfigMap = Dask.DaskPlanning.XCacheCaConfigMap(facility),
         };
-        var build = new SessionBuilder(new SessionTokenAdapter(facility.Spec.Sessions.RunAsUser)).Build(session, facility, context);
-        if (build.Objects is { } objects)
-        {
-            foreach (var obj in objects.All()) Applier.SetControllerReference(obj, session);
-        }
+        var build = new SessionBuilder(new SessionTokenAdapter(facility.Spec.Sessions.RunAsUser, ExperimentTokenSecret.DeliveryFor(facility, session.Spec.User.Name))).Build(session, facility, context);
         // A user without a store directory gets the scopes of the nobody directory, the one they see (read-only).
         var tokenStore = storeName ?? facility.Spec.UserStore.NobodyDirectory;
         var daskLimits = DaskOf(session, facility) is { Enabled: true } enabled ? SessionDaskLimits.Resolve(enabled, facility.Spec.Dask, facility.Metadata.Name) : null;
@@ -92,28 +85,7 @@ public static class SessionPlanning
     }
 
     /// <summary>The session's Dask request: its own, else the facility's default for sessions that say nothing.</summary>
-    public static SessionDask? DaskOf(UserSession session, AF facility) => session.Spec.Dask ?? facility.Spec.Dask.Sessions;
-
-    public static DaskCluster BuildDaskCluster(UserSession session, AF facility, SessionDask spec)
-    {
-        var name = DaskClusterName(session.Metadata.Name);
-        var labels = Labels.For(SessionBuilder.Application, session.Metadata.Name, "dask", facility.Metadata.Name);
-        labels[Labels.User] = Labels.SafeValue(session.Spec.User.Name);
-        var limits = SessionDaskLimits.Resolve(spec, facility.Spec.Dask, facility.Metadata.Name);
-        var cluster = new DaskCluster
-        {
-            ApiVersion = $"{ApiGroup.Group}/{ApiGroup.Version}",
-            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = session.Metadata.NamespaceProperty, Labels = labels },
-            Spec = new DaskClusterSpec
-            {
-                FacilityRef = facility.Metadata.Name,
-                User = session.Spec.User.Name,
-                Adaptive = new DaskAdaptiveSpec { Minimum = limits.Minimum, Maximum = limits.Maximum },
-            },
-        };
-        Applier.SetControllerReference(cluster, session);
-        return cluster;
-    }
+    public static SessionDask? DaskOf(UserSession session, FacilityResource facility) => session.Spec.Dask ?? facility.Spec.Dask.Sessions;
 
     /// <summary>What the token must be for; a change (store, groups, issuer, audiences) means a new token.</summary>
     public static TokenRequest TokenRequestFor(UserSession session, string tokenStoreName) =>
@@ -153,11 +125,10 @@ public static class SessionPlanning
     }
 
     /// <summary>The token Secret for a freshly minted token, with the request hash for later comparison.</summary>
-    public static V1Secret TokenSecret(UserSession session, AF facility, MintedToken token, string requestHash)
+    public static V1Secret TokenSecret(UserSession session, FacilityResource facility, MintedToken token, string requestHash)
     {
         var secret = TokenDelivery.BuildSecret(facility.Metadata.Name, session.Metadata.NamespaceProperty, session.Spec.User.Name, token);
         secret.Metadata.Annotations[TokenRequestAnnotation] = requestHash;
-        Applier.SetControllerReference(secret, session);
         return StoredTokens.WithDigest(secret);
     }
 
@@ -172,25 +143,12 @@ public static class SessionPlanning
             return new StoredToken(null, null, null, null);
         }
         var requestHash = secret.Metadata?.Annotations?.TryGetValue(TokenRequestAnnotation, out var hash) == true ? hash : null;
-        try
-        {
-            var parts = Encoding.ASCII.GetString(bytes).Trim().Split('.');
-            if (parts.Length != 3) return new StoredToken(null, null, null, requestHash);
-            using var header = JsonDocument.Parse(Base64Url.Decode(parts[0]));
-            using var payload = JsonDocument.Parse(Base64Url.Decode(parts[1]));
-            var kid = header.RootElement.TryGetProperty("kid", out var k) ? k.GetString() : null;
-            var iat = payload.RootElement.TryGetProperty("iat", out var i) ? DateTimeOffset.FromUnixTimeSeconds(i.GetInt64()) : (DateTimeOffset?)null;
-            var exp = payload.RootElement.TryGetProperty("exp", out var e) ? DateTimeOffset.FromUnixTimeSeconds(e.GetInt64()) : (DateTimeOffset?)null;
-            return new StoredToken(iat, exp, kid, requestHash);
-        }
-        catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or ArgumentException)
-        {
-            return new StoredToken(null, null, null, requestHash);
-        }
+        var times = UnverifiedJwt.Read(bytes);
+        return new StoredToken(times?.IssuedAt, times?.ExpiresAt, times?.KeyId, requestHash);
     }
 
     /// <summary>When the session must be stopped: spec.ttl and the facility's culling maxAge (when enabled and &gt; 0), the earlier.</summary>
-    public static DateTimeOffset? CullDeadline(UserSession session, AF facility)
+    public static DateTimeOffset? CullDeadline(UserSession session, FacilityResource facility)
     {
         var created = session.Metadata.CreationTimestamp;
         if (created is null) return null;
@@ -204,8 +162,5 @@ public static class SessionPlanning
         }
         return limit is null ? null : start + limit.Value;
     }
-
-    /// <summary>The hash the applier stores on an object for <paramref name="desired"/>: differs from the live pod's when its spec must change.</summary>
-    public static string AppliedHash(k8s.IKubernetesObject<V1ObjectMeta> desired) => Applier.Hash(desired, ApiJson.Options);
 }
 

@@ -1,3 +1,4 @@
+using AnalysisFacility.Operator.Builders.Sessions;
 using System.Text;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Tokens;
@@ -21,7 +22,7 @@ public static class SessionRendering
             && (f.Metadata.NamespaceProperty ?? session.Metadata.NamespaceProperty) == session.Metadata.NamespaceProperty);
         if (facility is null) return [];
         var plan = SessionPlanning.Plan(session, facility, set.DaskClusters.FirstOrDefault(d =>
-            d.Metadata.Name == SessionPlanning.DaskClusterName(session.Metadata.Name) && d.Metadata.NamespaceProperty == session.Metadata.NamespaceProperty));
+            d.Metadata.Name == SessionNames.DaskCluster(session.Metadata.Name) && d.Metadata.NamespaceProperty == session.Metadata.NamespaceProperty));
         if (!plan.Build.Succeeded) throw new InvalidOperationException(string.Join(" ", plan.Build.Errors));
 
         var secret = new V1Secret
@@ -32,7 +33,6 @@ public static class SessionRendering
             Type = "Opaque",
             Data = new Dictionary<string, byte[]> { [TokenDelivery.TokenKey] = Encoding.UTF8.GetBytes(Placeholder) },
         };
-        Runtime.Apply.Applier.SetControllerReference(secret, session);
         var objects = new List<IKubernetesObject<V1ObjectMeta>> { secret };
         objects.AddRange(plan.Build.Objects!.All());
         if (plan.Dask is { } dask)
@@ -40,6 +40,8 @@ public static class SessionRendering
             dask.Status = null!;
             objects.Add(dask);
         }
+        // As the reconciler's applies own them: the Applier is where owner references are set.
+        foreach (var obj in objects) Runtime.Apply.Applier.SetControllerReference(obj, session);
         return objects;
     }
 }

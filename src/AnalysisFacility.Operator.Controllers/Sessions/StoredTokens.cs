@@ -25,7 +25,7 @@ public static class StoredTokens
 
     public static bool IsTokenSecret(V1ObjectMeta metadata) =>
         metadata.Labels?.TryGetValue(Labels.Component, out var component) == true
-        && component is TokenDelivery.SecretComponent or XCachePlanning.RobotTokenComponent;
+        && component is TokenDelivery.SecretComponent or XCachePlanning.RobotTokenComponent or ExperimentTokenSecret.Component;
 
     /// <summary>Adds the digest of <paramref name="secret"/>'s data to its annotations (the annotations must exist).</summary>
     public static V1Secret WithDigest(V1Secret secret)
@@ -70,7 +70,6 @@ public static class StoredTokens
         if (cached.Data is not null) return SessionPlanning.ReadStoredToken(cached); // a cache that keeps the data
         if (FromAnnotations(cached, secrets.OmittedDigest(cached)) is { } described) return described;
         if (secrets.OmittedDigest(cached) is null) return SessionPlanning.ReadStoredToken(cached); // no data at all
-        var live = await api.GetAsync(api.Types.For<V1Secret>(), @namespace, name, cancellationToken);
-        return SessionPlanning.ReadStoredToken(live is null ? null : k8s.KubernetesJson.Deserialize<V1Secret>(live.ToJsonString()));
+        return SessionPlanning.ReadStoredToken(await api.GetAsync<V1Secret>(@namespace, name, cancellationToken));
     }
 }

@@ -7,7 +7,7 @@ using AnalysisFacility.Operator.Tokens.Discovery;
 using AnalysisFacility.Operator.Tokens.Keys;
 using k8s.Models;
 using Serilog;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Sessions;
 
@@ -22,7 +22,7 @@ public static class UserSessionController
         _ = issuers; // tokens are signed with the ring from the facility's key Secret, which the facility controller publishes
         // Primary kinds of other controllers are cached whole (a selector here would hide unlabelled user objects from them).
         var sessions = manager.Informer<UserSession>();
-        var facilities = manager.Informer<AF>();
+        var facilities = manager.Informer<FacilityResource>();
         var daskClusters = manager.Informer<DaskCluster>();
         var children = new SessionChildren(
             manager.Informer<V1Pod>(OperatorSettings.ManagedSelector),

@@ -9,10 +9,11 @@ using AnalysisFacility.Operator.Runtime.Events;
 using AnalysisFacility.Operator.Runtime.Hosting;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Keys;
+using AnalysisFacility.Operator.Tokens.Refresh;
 using k8s;
 using k8s.Models;
 using Serilog;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.Sessions;
 
@@ -21,10 +22,11 @@ namespace AnalysisFacility.Operator.Controllers.Sessions;
 /// session's DaskCluster, status from what is observed, and culling. Every read comes from the caches, so a
 /// session in steady state costs no API call.
 /// </summary>
-internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF> facilities, SessionChildren children,
+internal sealed class UserSessionReconciler(OperatorManager manager, Informer<FacilityResource> facilities, SessionChildren children,
     TimeProvider clock, ILogger log) : IReconciler<UserSession>
 {
     private readonly KeyRingCache _rings = new();
+    private readonly SessionExperimentTokens _experimentTokens = new(manager, children.Secrets, new IdentityProviderClients(), clock, log);
 
     /// <summary>How often a session whose facility or signing key is missing looks again (watches usually come first).</summary>
     public static readonly TimeSpan WaitRetry = TimeSpan.FromSeconds(30);
@@ -61,7 +63,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
             return ReconcileResult.Done;
         }
 
-        var observedDask = children.DaskClusters.Get(new ObjectKey(ns, SessionPlanning.DaskClusterName(session.Metadata.Name)));
+        var observedDask = children.DaskClusters.Get(new ObjectKey(ns, SessionNames.DaskCluster(session.Metadata.Name)));
         var plan = SessionPlanning.Plan(session, facility, observedDask);
         var result = deadline is { } d ? ReconcileResult.After(d - now) : ReconcileResult.Done;
 
@@ -85,7 +87,8 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         // round trips to the API server (everything else, then the pod) instead of one per object.
         var objects = plan.Build.Objects!;
         var tokenTask = ReconcileTokenAsync(session, facility, plan, now, cancellationToken);
-        var writes = new List<Task> { tokenTask };
+        var experimentTask = _experimentTokens.ReconcileAsync(session, facility, cancellationToken);
+        var writes = new List<Task> { tokenTask, experimentTask };
         writes.AddRange(objects.All().Where(o => o is not V1Pod).Select(obj => manager.Applier.ApplyAsync(obj, session, cancellationToken)));
         if (plan.Dask is { } dask)
         {
@@ -94,7 +97,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         }
         else
         {
-            writes.Add(manager.Applier.DeleteAsync(manager.Api.Types.For<DaskCluster>(), ns, SessionPlanning.DaskClusterName(session.Metadata.Name), cancellationToken));
+            writes.Add(manager.Applier.DeleteAsync(manager.Api.Types.For<DaskCluster>(), ns, SessionNames.DaskCluster(session.Metadata.Name), cancellationToken));
         }
         if (objects.NetworkPolicy is null)
         {
@@ -120,8 +123,14 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
             return result.Merge(ReconcileResult.After(WaitRetry));
         }
         result = result.Merge(token.Requeue);
+        var experiment = await experimentTask;
+        if (experiment is not null) result = result.Merge(experiment.Requeue);
 
-        var observation = Observe(session, plan, token.Stored, pod.Pod, []) with { RestartPending = pod.RestartPending };
+        var observation = Observe(session, plan, token.Stored, pod.Pod, []) with
+        {
+            RestartPending = pod.RestartPending,
+            Services = experiment is null ? plan.Services : [.. plan.Services, experiment.Condition],
+        };
         var status = SessionConditions.Derive(observation, session.Status, now.UtcDateTime);
         if (SessionHubRegistration.Awaited(session, facility) is { } awaited)
         {
@@ -138,12 +147,12 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
 
     private sealed record TokenOutcome(StoredToken Stored, ReconcileResult Requeue, (string Reason, string Message)? Problem);
 
-    private async Task<TokenOutcome> ReconcileTokenAsync(UserSession session, AF facility, SessionPlan plan, DateTimeOffset now,
+    private async Task<TokenOutcome> ReconcileTokenAsync(UserSession session, FacilityResource facility, SessionPlan plan, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         var ns = session.Metadata.NamespaceProperty;
         var stored = await StoredTokens.ReadAsync(children.Secrets, manager.Api, ns, plan.TokenSecretName, cancellationToken);
-        var settingsResult = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid, ExtraAudiences(facility));
+        var settingsResult = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid, HTCondorBuilder.IssuerAudiences(facility));
         if (!settingsResult.Succeeded)
         {
             return new TokenOutcome(stored, ReconcileResult.Done, ("InvalidIssuer", string.Join("; ", settingsResult.Errors)));
@@ -162,7 +171,7 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         var renewal = TokenRenewalPolicy.Decide(stored, requestHash, published, now);
         if (!renewal.Renew)
         {
-            return new TokenOutcome(stored, ReconcileResult.After(Until(TokenLifetimes.NextRefreshAt(stored.IssuedAt!.Value, stored.ExpiresAt!.Value), now)), null);
+            return new TokenOutcome(stored, ReconcileResult.At(TokenLifetimes.NextRefreshAt(stored.IssuedAt!.Value, stored.ExpiresAt!.Value), now), null);
         }
 
         log.Debug("New token for {Session}: {Reason}", ObjectKey.Of(session).ToString(), renewal.Reason);
@@ -177,15 +186,8 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
         await manager.Applier.ApplyAsync(SessionPlanning.TokenSecret(session, facility, token, requestHash), session, cancellationToken);
         log.Debug("Minted {Token} for session {Session}", token.ToString(), ObjectKey.Of(session).ToString());
         return new TokenOutcome(new StoredToken(token.IssuedAt, token.ExpiresAt, token.KeyId, requestHash),
-            ReconcileResult.After(Until(token.NextRefreshAt, now)), null);
+            ReconcileResult.At(token.NextRefreshAt, now), null);
     }
-
-    private static TimeSpan Until(DateTimeOffset at, DateTimeOffset now) =>
-        at > now ? at - now + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1);
-
-    /// <summary>The audiences the facility configures itself (the schedd), exactly as the facility controller passes them.</summary>
-    internal static IReadOnlyList<string> ExtraAudiences(AF facility) =>
-        facility.Spec.HTCondor.Enabled ? [HTCondorBuilder.ScheddAudience(facility)] : [];
 
     private async Task<KeyRing?> ReadRingAsync(string ns, string facilityName, CancellationToken cancellationToken)
     {
@@ -200,45 +202,31 @@ internal sealed class UserSessionReconciler(OperatorManager manager, Informer<AF
 
     private sealed record PodOutcome(V1Pod? Pod, string? RestartPending);
 
-    /// <summary>
-    /// Pods are immutable, so a changed specification means a new pod. Who changed it decides when: a change of the
-    /// session itself (profile, image, resources, store) replaces the pod now, as its owner asked; a change that comes
-    /// from the facility (an admin's edit of defaults or services) never kills a running or stopped server: it waits,
-    /// reported as ServerUpToDate=False, and applies when the server next starts. A pod that has not started yet is
-    /// simply replaced.
-    /// </summary>
+    /// <summary>Carries out <see cref="PodReplacementPolicy"/>'s decision for the session's pod.</summary>
     private async Task<PodOutcome> ReconcilePodAsync(UserSession session, V1Pod desired, CancellationToken cancellationToken)
     {
         var key = ObjectKey.Of(desired);
         var live = children.Pods.Get(key);
-        if (live is null)
+        var decision = PodReplacementPolicy.Decide(live, Applier.Hash(desired, session, manager.Api.Json),
+            desired.Metadata.Annotations?.TryGetValue(SessionBuilder.SessionSpecHashAnnotation, out var sessionHash) == true ? sessionHash : null);
+        switch (decision.Action)
         {
-            await manager.Applier.ApplyAsync(desired, session, cancellationToken);
-            return new PodOutcome(children.Pods.Get(key), null);
+            case PodAction.Create:
+                await manager.Applier.ApplyAsync(desired, session, cancellationToken);
+                return new PodOutcome(children.Pods.Get(key), null);
+            case PodAction.Keep:
+                await manager.Applier.ApplyAsync(desired, session, cancellationToken); // no call unless edited by hand
+                return new PodOutcome(live, null);
+            case PodAction.Defer:
+                return new PodOutcome(live, decision.Message);
+            case PodAction.Replace:
+                await manager.Events.RecordAsync(session, EventRecorder.Normal, "PodReplaced", decision.Message!, cancellationToken);
+                await manager.Api.DeleteAsync(manager.Api.Types.For<V1Pod>(), key.Namespace, key.Name, cancellationToken, uid: live!.Metadata.Uid);
+                return new PodOutcome(live, null);
+            default:
+                return new PodOutcome(live, null);
         }
-        if (live.Metadata.DeletionTimestamp is not null) return new PodOutcome(live, null); // the deletion event brings us back
-        var liveHash = Annotation(live, Applier.HashAnnotation);
-        if (liveHash == SessionPlanning.AppliedHash(desired))
-        {
-            await manager.Applier.ApplyAsync(desired, session, cancellationToken); // no call unless edited by hand
-            return new PodOutcome(live, null);
-        }
-
-        var sessionChanged = Annotation(live, SessionBuilder.SessionSpecHashAnnotation) != Annotation(desired, SessionBuilder.SessionSpecHashAnnotation);
-        var started = live.Status?.Phase is "Running" or "Succeeded";
-        if (started && !sessionChanged)
-        {
-            return new PodOutcome(live, "The facility changed the notebook server's configuration; it applies when the server next starts.");
-        }
-        await manager.Events.RecordAsync(session, EventRecorder.Normal, "PodReplaced",
-            sessionChanged ? "The session's specification changed; the notebook pod is replaced."
-                : "The notebook pod's specification changed before it started; the pod is replaced.", cancellationToken);
-        await manager.Api.DeleteAsync(manager.Api.Types.For<V1Pod>(), key.Namespace, key.Name, cancellationToken, uid: live.Metadata.Uid);
-        return new PodOutcome(live, null);
     }
-
-    private static string? Annotation(V1Pod pod, string name) =>
-        pod.Metadata.Annotations?.TryGetValue(name, out var value) == true ? value : null;
 
     private V1Pod? CurrentPod(UserSession session) =>
         children.Pods.Get(new ObjectKey(session.Metadata.NamespaceProperty, SessionNames.Server(session.Metadata.Name)));

@@ -4,12 +4,13 @@ using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Builders.Tokens;
 using AnalysisFacility.Operator.Controllers.Sessions;
 using AnalysisFacility.Operator.Tokens.Issuance;
+using k8s;
 using k8s.Models;
 using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Controllers.XCache;
 
-/// <summary>Planning shared by the reconciler and <see cref="XCacheRendering"/>.</summary>
+/// <summary>Planning shared by the controller's reconcile and <see cref="Render"/> (`render -f`, no cluster).</summary>
 public static class XCachePlanning
 {
     /// <summary>The facility the cache trusts for tokens (and whose CA signs its certificate), or null.</summary>
@@ -73,5 +74,42 @@ public static class XCachePlanning
         secret.Metadata.Labels = Labels.For(XCacheBuilder.Application, instance.Metadata.Name, RobotTokenComponent, facilityName);
         secret.Metadata.Annotations[SessionPlanning.TokenRequestAnnotation] = requestHash;
         return StoredTokens.WithDigest(secret);
+    }
+
+    /// <summary>Stands in for the certificate and key only the facility CA can issue (`render -f`).</summary>
+    public const string Placeholder = "<issued by the operator from the facility CA>";
+
+    /// <summary>What the controller would create for <paramref name="instance"/>, for `render -f`; the TLS Secret holds placeholders. Throws <see cref="ArgumentException"/> when it cannot be built.</summary>
+    public static IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Render(XCacheInstance instance, RenderSet set)
+    {
+        if (string.IsNullOrEmpty(instance.Metadata.NamespaceProperty)) instance.Metadata.NamespaceProperty = "default";
+        XCacheIssuerSettings? issuer = null;
+        if (FacilityRef(instance) is { } facilityName)
+        {
+            var facility = set.Facilities.FirstOrDefault(f => f.Metadata.Name == facilityName)
+                ?? throw new ArgumentException($"XCacheInstance {instance.Metadata.Name}: AnalysisFacility {facilityName} (spec.authorization.facilityRef) is not in the rendered files.");
+            var (settingsOfIssuer, errors) = IssuerOf(facility);
+            if (errors.Count > 0) throw new ArgumentException($"XCacheInstance {instance.Metadata.Name}: {string.Join(" ", errors)}");
+            issuer = settingsOfIssuer;
+        }
+        var build = XCacheBuilder.Build(instance, issuer);
+        if (!build.Succeeded) throw new ArgumentException($"XCacheInstance {instance.Metadata.Name}: {string.Join("; ", build.Errors)}");
+        var objects = new List<IKubernetesObject<V1ObjectMeta>>(build.Resources!.All);
+        if (build.Resources.TlsSecretName is not null && FacilityRef(instance) is not null)
+        {
+            objects.Add(XCacheTls.BuildSecret(instance, XCacheTls.Placeholder(Placeholder)));
+        }
+        if (RobotTokenFacility(instance) is { } robotFacility)
+        {
+            objects.Add(new V1Secret
+            {
+                ApiVersion = "v1",
+                Kind = V1Secret.KubeKind,
+                Metadata = new V1ObjectMeta { Name = XCacheOriginClient.RobotTokenSecretName(instance.Metadata.Name), NamespaceProperty = instance.Metadata.NamespaceProperty },
+                Type = "Opaque",
+                StringData = new Dictionary<string, string> { [Builders.Tokens.TokenDelivery.TokenKey] = $"<robot token minted by the issuer of AnalysisFacility {robotFacility}, refreshed at half its lifetime>" },
+            });
+        }
+        return objects;
     }
 }

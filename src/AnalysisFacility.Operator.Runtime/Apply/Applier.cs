@@ -237,6 +237,13 @@ public sealed class Applier(KubernetesApi api, CacheRegistry caches, OperatorMet
     /// <summary>The applied-hash of a typed object (its own annotation left out): the same as of its JSON form.</summary>
     public static string Hash(IKubernetesObject<V1ObjectMeta> obj, JsonSerializerOptions json) => HashOf(WithoutAppliedHash(obj, json));
 
+    /// <summary>The applied-hash <see cref="ApplyAsync"/> gives <paramref name="desired"/> when applied owned by <paramref name="owner"/> (it sets the reference, as the apply would).</summary>
+    public static string Hash(IKubernetesObject<V1ObjectMeta> desired, IKubernetesObject<V1ObjectMeta> owner, JsonSerializerOptions json)
+    {
+        SetControllerReference(desired, owner);
+        return Hash(desired, json);
+    }
+
     private static string HashOf(ReadOnlySpan<byte> json) => Convert.ToHexStringLower(SHA256.HashData(json))[..16];
 
     // Kubernetes omits zero values (Go omitempty): initialDelaySeconds: 0, false flags and "" come back absent.

@@ -2,26 +2,10 @@ using System.Text.Json.Nodes;
 
 namespace AnalysisFacility.Operator.Runtime.Apply;
 
-/// <summary>
-/// How the Applier tells its own objects from others of the same name: the managed-by label, the identity labels that
-/// say whose an object is (e.g. which facility; each with the noun used in messages), and an annotation that marks an
-/// object released on purpose but adoptable again by the same identity (retained data).
-/// </summary>
-public sealed record ClaimRules(string ManagedByLabel, string ManagedByValue, IReadOnlyDictionary<string, string> IdentityLabels, string? AdoptableAnnotation);
-
 /// <summary>Whether an existing object may be written; <see cref="Holder"/> names who holds it when not.</summary>
 public sealed record ClaimDecision(bool Allowed, string? Holder)
 {
     public static readonly ClaimDecision Free = new(true, null);
-}
-
-/// <summary>An object of the desired name exists and is someone else's: never written.</summary>
-public sealed class NameInUseException(string kind, string? @namespace, string name, string holder)
-    : Exception($"{kind} {(@namespace is null ? "" : @namespace + "/")}{name} already exists and {holder}; it is left untouched. Choose another name or remove that object.")
-{
-    public string Kind { get; } = kind;
-    public string ObjectName { get; } = name;
-    public string Holder { get; } = holder;
 }
 
 /// <summary>The decision, as a pure function of the live object's metadata and the desired object's labels.</summary>

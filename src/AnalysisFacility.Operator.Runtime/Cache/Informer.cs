@@ -7,61 +7,6 @@ using Serilog;
 
 namespace AnalysisFacility.Operator.Runtime.Cache;
 
-public enum InformerEventType { Added, Modified, Deleted, Resync }
-
-/// <summary>Options of one informer.</summary>
-public sealed record InformerOptions
-{
-    /// <summary>Namespaces to watch; empty watches all namespaces (or the cluster for cluster-scoped kinds).</summary>
-    public IReadOnlyList<string> Namespaces { get; init; } = [];
-    /// <summary>Only objects matching this selector are cached (cache only what you own).</summary>
-    public string? LabelSelector { get; init; }
-    /// <summary>Every handler sees every cached object again this often (level-triggered safety net).</summary>
-    public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
-    public int PageSize { get; init; } = 500;
-    /// <summary>Server-side watch timeout; the actual value is jittered so watches do not reconnect in lockstep.</summary>
-    public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
-    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
-    /// <summary>
-    /// Decodes objects for the cache (skips metadata.managedFields, as controller-runtime's TransformStripManagedFields
-    /// does, and shares recurring strings). Share one between the informers of a process; null makes one per informer.
-    /// </summary>
-    public CacheDecoder? Decoder { get; init; }
-    /// <summary>Records which reconcile wrote what this informer caches from writes (see <see cref="WriteOrigins"/>); null records nothing.</summary>
-    public WriteOrigins? Origins { get; init; }
-    /// <summary>A field not kept for the objects it selects (a digest of it is kept instead); null keeps every field.</summary>
-    public OmittedField? Omit { get; init; }
-}
-
-/// <summary>Non-generic view of an informer, for the manager, health checks and the applier.</summary>
-public interface IInformer
-{
-    ResourceType Type { get; }
-    Type ObjectType { get; }
-    bool HasSynced { get; }
-    /// <summary>Last time the API server sent anything (event, bookmark or list) on any of this informer's streams.</summary>
-    DateTime LastContact { get; }
-    int Count { get; }
-    /// <summary>Times the informer listed from scratch (first sync, 410 Gone, errors).</summary>
-    long Relists { get; }
-    IKubernetesObject<V1ObjectMeta>? Get(ObjectKey key);
-    /// <summary>
-    /// Puts an object just written by this process (the API server's answer, as UTF-8 JSON) into the cache, ahead of its
-    /// watch event. <paramref name="writtenOver"/> is the resourceVersion the write was based on: an answer with that same
-    /// version means the server changed nothing, so the version is not recorded as this process's write. Returns the
-    /// cached instance, or null when the cache already holds a newer version.
-    /// </summary>
-    IKubernetesObject<V1ObjectMeta>? Upsert(ReadOnlySpan<byte> live, string? writtenOver);
-    /// <summary>The field this informer leaves out of the objects it selects, if any.</summary>
-    OmittedField? Omit { get; }
-    /// <summary>
-    /// The digest (<see cref="FieldDigest"/>) of the field left out of this cached instance, null when the instance keeps
-    /// it (or never had it: a digest is only kept for a value that was there).
-    /// </summary>
-    string? OmittedDigest(IKubernetesObject<V1ObjectMeta> cached);
-    Task RunAsync(CancellationToken cancellationToken);
-}
-
 /// <summary>
 /// List+watch informer with a shared in-memory cache. Lists with pagination, watches from the list's
 /// resourceVersion with bookmarks, relists on 410 Gone (diffing against the cache so deletions missed while

@@ -10,45 +10,6 @@ using k8s;
 
 namespace AnalysisFacility.Operator.Runtime.Client;
 
-/// <summary>An error answer of the API server, with its HTTP status and the Status reason.</summary>
-public sealed class KubernetesApiException(HttpStatusCode statusCode, string reason, string message)
-    : Exception($"{(int)statusCode} {reason}: {message}")
-{
-    public HttpStatusCode StatusCode { get; } = statusCode;
-    public string Reason { get; } = reason;
-    public string ApiMessage { get; } = message;
-    public bool IsNotFound => StatusCode == HttpStatusCode.NotFound;
-    public bool IsConflict => StatusCode == HttpStatusCode.Conflict;
-    public bool IsGone => StatusCode == HttpStatusCode.Gone;
-    public bool IsInvalid => StatusCode == HttpStatusCode.UnprocessableEntity;
-}
-
-/// <summary>One page of a LIST.</summary>
-public sealed record ListPage(IReadOnlyList<JsonObject> Items, string ResourceVersion, string? Continue);
-
-/// <summary>A watch event as the API server sends it: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR.</summary>
-/// <remarks>The object stays raw JSON: a cache decodes it straight to its typed form, or skips it when it already holds
-/// that resourceVersion (the echo of its own write). It lives in the pooled document of its line: read it before the
-/// event is disposed (the watch's reader disposes it when the next event is asked for).</remarks>
-public sealed class WatchEvent(string type, JsonElement obj, JsonDocument? document = null) : IDisposable
-{
-    public string Type { get; } = type;
-    public JsonElement Object { get; } = obj;
-
-    // Looked up once: an informer reads name, namespace and resourceVersion of every event.
-    public JsonElement? Metadata { get; } = obj.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object ? metadata : null;
-
-    public string? MetadataString(string name) => Metadata is { } metadata ? StringProperty(metadata, name) : null;
-
-    /// <summary>A string property of a JSON object, or null when it is absent or not a string.</summary>
-    public static string? StringProperty(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    public string? ResourceVersion => MetadataString("resourceVersion");
-
-    public void Dispose() => document?.Dispose();
-}
-
 /// <summary>
 /// Generic REST access to any resource type, built on KubernetesClient's authenticated HttpClient.
 /// One instance is shared by the whole process (creating clients repeatedly leaks handlers).
@@ -99,6 +60,13 @@ public sealed class KubernetesApi : IDisposable
         using var response = await SendAsync(HttpMethod.Get, path, (string?)null, null, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         return await ReadObjectAsync(response, cancellationToken);
+    }
+
+    /// <summary>The object of kind <typeparamref name="T"/> by GET (not from a cache), typed; null when it does not exist.</summary>
+    public async Task<T?> GetAsync<T>(string? @namespace, string name, CancellationToken cancellationToken) where T : class, IKubernetesObject<k8s.Models.V1ObjectMeta>
+    {
+        var live = await GetAsync(Types.For<T>(), @namespace, name, cancellationToken);
+        return live is null ? null : KubernetesJson.Deserialize<T>(live.ToJsonString());
     }
 
     public async Task<ListPage> ListAsync(ResourceType type, string? @namespace, string? labelSelector, int limit,

@@ -9,6 +9,10 @@ public readonly record struct ReconcileResult(TimeSpan? RequeueAfter)
     public static ReconcileResult Done => new(null);
     public static ReconcileResult After(TimeSpan delay) => new(delay);
 
+    /// <summary>Another look just after <paramref name="at"/> (a second later, so the moment has surely passed), or in a second when it has.</summary>
+    public static ReconcileResult At(DateTimeOffset at, DateTimeOffset now) =>
+        new(at > now ? at - now + TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1));
+
     /// <summary>The earlier of two requests.</summary>
     public ReconcileResult Merge(ReconcileResult other) => (RequeueAfter, other.RequeueAfter) switch
     {

@@ -20,9 +20,3 @@ public sealed class IssuanceResult<T> where T : class
     public static IssuanceResult<T> Fail(IEnumerable<string> errors) => new(null, errors.ToList());
     public static IssuanceResult<T> Fail(string error) => new(null, [error]);
 }
-
-/// <summary>Thrown by <see cref="IssuanceResult{T}.ValueOrThrow"/>; the message lists what was refused and why.</summary>
-public sealed class TokenIssuanceException(IReadOnlyList<string> errors) : Exception(string.Join("; ", errors))
-{
-    public IReadOnlyList<string> Errors { get; } = errors;
-}

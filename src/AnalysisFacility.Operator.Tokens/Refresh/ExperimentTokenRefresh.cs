@@ -3,18 +3,18 @@ using AnalysisFacility.Operator.Tokens.Issuance;
 namespace AnalysisFacility.Operator.Tokens.Refresh;
 
 /// <summary>What the operator knows about a session's experiment token (from the IAM) and the login behind it.</summary>
-/// <param name="RefreshTokenFingerprint">Hash of the refresh token the hub handed over (a new login gives a new one); null when there is none.</param>
-/// <param name="AccessIssuedAt">iat of the access token in the session's Secret, if any.</param>
-/// <param name="AccessExpiresAt">exp of that access token.</param>
-/// <param name="AccessFromFingerprint">The refresh token fingerprint the stored access token was obtained with.</param>
-/// <param name="RevokedFingerprint">The fingerprint the IAM last refused for good (invalid_grant), if any.</param>
+/// <param name="Login">Which login handed the refresh token over (the hub's handover Secret: a new spawn gives a new one); null when there is none.</param>
+/// <param name="AccessIssuedAt">When the access token in the session's Secret was obtained, if there is one.</param>
+/// <param name="AccessExpiresAt">When that access token expires.</param>
+/// <param name="AccessFromLogin">The login the stored access token was obtained with.</param>
+/// <param name="RevokedLogin">The login whose refresh token the IAM last refused for good (invalid_grant), if any.</param>
 /// <param name="LastFailureAt">When the last attempt failed for a passing reason (IAM unreachable, 5xx), if it did.</param>
 public sealed record ExperimentTokenState(
-    string? RefreshTokenFingerprint,
+    string? Login,
     DateTimeOffset? AccessIssuedAt,
     DateTimeOffset? AccessExpiresAt,
-    string? AccessFromFingerprint,
-    string? RevokedFingerprint,
+    string? AccessFromLogin,
+    string? RevokedLogin,
     DateTimeOffset? LastFailureAt);
 
 public enum RefreshAction
@@ -67,11 +67,11 @@ public static class ExperimentTokenRefresh
 
     public static RefreshDecision Decide(ExperimentTokenState state, DateTimeOffset now)
     {
-        if (state.RefreshTokenFingerprint is null) return new(RefreshAction.Stop, null, NoRefreshToken);
-        if (state.RevokedFingerprint == state.RefreshTokenFingerprint) return new(RefreshAction.Stop, null, Revoked);
+        if (state.Login is null) return new(RefreshAction.Stop, null, NoRefreshToken);
+        if (state.RevokedLogin == state.Login) return new(RefreshAction.Stop, null, Revoked);
         if (state.LastFailureAt is { } failed && now < failed + RetryAfter) return new(RefreshAction.Wait, failed + RetryAfter, RetryAfterFailure);
         if (state.AccessIssuedAt is not { } issued || state.AccessExpiresAt is not { } expires) return new(RefreshAction.Refresh, now, NoAccessToken);
-        if (state.AccessFromFingerprint != state.RefreshTokenFingerprint) return new(RefreshAction.Refresh, now, NewLogin);
+        if (state.AccessFromLogin != state.Login) return new(RefreshAction.Refresh, now, NewLogin);
         var due = RefreshAt(issued, expires);
         return now >= due ? new(RefreshAction.Refresh, now, DueForRefresh) : new(RefreshAction.Wait, due, Fresh);
     }

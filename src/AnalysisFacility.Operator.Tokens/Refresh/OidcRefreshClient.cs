@@ -106,8 +106,4 @@ public sealed class OidcRefreshClient(HttpClient http, TimeProvider clock)
             return null;
         }
     }
-
-    /// <summary>A stable, non-reversible name of a refresh token (to tell logins apart without storing or logging it).</summary>
-    public static string Fingerprint(string refreshToken) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(refreshToken)))[..16];
 }

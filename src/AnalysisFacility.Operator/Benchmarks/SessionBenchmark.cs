@@ -18,7 +18,7 @@ using AnalysisFacility.Operator.Runtime.Schema;
 using k8s;
 using k8s.Models;
 using ILogger = Serilog.ILogger;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Benchmarks;
 
@@ -257,9 +257,9 @@ public static class SessionBenchmark
     }
 
     /// <summary>A facility with a store mapping for every tenth user and its issuer key Secret (as the facility controller writes it).</summary>
-    internal static async Task<AF> CreateFacilityAsync(KubernetesApi api, string ns, CancellationToken cancellationToken)
+    internal static async Task<FacilityResource> CreateFacilityAsync(KubernetesApi api, string ns, CancellationToken cancellationToken)
     {
-        var desired = new AF
+        var desired = new FacilityResource
         {
             Metadata = new V1ObjectMeta { Name = FacilityName, NamespaceProperty = ns },
             Spec = new AnalysisFacilitySpec
@@ -274,8 +274,8 @@ public static class SessionBenchmark
                 HTCondor = new HTCondorSpec { Enabled = true },
             },
         };
-        var created = await api.CreateAsync(api.Types.For<AF>(), ApiJson.ToNode(desired), cancellationToken);
-        var facility = api.Decode<AF>(created);
+        var created = await api.CreateAsync(api.Types.For<FacilityResource>(), ApiJson.ToNode(desired), cancellationToken);
+        var facility = api.Decode<FacilityResource>(created);
         var settings = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid).ValueOrThrow();
         var ring = KeyRing.Empty.Rotate(DateTimeOffset.UtcNow.AddMinutes(-5), settings.Rotation).Ring;
         var secret = new V1Secret

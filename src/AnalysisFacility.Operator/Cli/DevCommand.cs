@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.CommandLine;
 using System.Net;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api;
@@ -13,6 +14,8 @@ using AnalysisFacility.Operator.Dev;
 using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Hosting;
 using k8s.Models;
+using Serilog.Events;
+
 using AnalysisFacility.Operator.Runtime.Schema;
 
 namespace AnalysisFacility.Operator.Cli;
@@ -24,24 +27,47 @@ namespace AnalysisFacility.Operator.Cli;
 /// `--simulate-kubelet` keeps the older behaviour for machines without namespace rights: no node, pods marked Ready.
 /// </summary>
 [RequiresUnreferencedCode(CrdGenerator.Reflection), RequiresDynamicCode(CrdGenerator.Reflection)]
-public static class DevCommand
+public sealed class DevCommand
 {
-    public const string Usage = """
-        dev [options]                 local cluster (control plane + a node running pods as processes) + CRDs + operator + deploy/samples
-          --samples DIR               resources to apply (default deploy/samples)
-          --overlay DIR|none          documents merged into the samples first (default deploy/dev/overlay: dummy login, store under /var/lib/af-dev)
-          --once                      exit after printing the reconciled state and which pods run (default: run until Ctrl-C)
-          --simulate-kubelet          no node: mark pods Running/Ready without running them (machines without root)
-          --node-cpu N --node-memory Q --node-gpus N   what the local node offers the scheduler (default 64, 256Gi, 0)
-        dev logs NAMESPACE/POD [-c CONTAINER]   a container's output on the local node (of a running dev)
-        """;
+    private readonly Option<string?> _samples = CliOption.OptionalText("--samples", "resources to apply (default deploy/samples)");
+    private readonly Option<string?> _overlay = CliOption.OptionalText("--overlay",
+        "documents merged into the samples first, or none (default deploy/dev/overlay: dummy login, store under /var/lib/af-dev)");
+    private readonly Option<bool> _once = CliOption.Flag("--once", "exit after printing the reconciled state and which pods run (default: run until Ctrl-C)");
+    private readonly Option<bool> _simulateKubelet = CliOption.Flag("--simulate-kubelet",
+        "no node: mark pods Running/Ready without running them (machines without root)");
+    private readonly Option<decimal> _nodeCpu = CliOption.Create("--node-cpu", "CPUs the local node offers the scheduler", 64m,
+        text => decimal.Parse(text, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture));
+    private readonly Option<ResourceQuantity> _nodeMemory = CliOption.Create("--node-memory", "memory the local node offers the scheduler",
+        new ResourceQuantity("256Gi"), text => new ResourceQuantity(text));
+    private readonly Option<int> _nodeGpus = CliOption.Number("--node-gpus", "nvidia.com/gpu the local node offers the scheduler", 0);
+    private readonly Option<LogEventLevel> _logLevel = CliOption.LogLevel("--log-level", "least level logged", LogEventLevel.Warning, "AF_LOG_LEVEL");
 
-    public static async Task<int> RunAsync(CommandLine line)
+    public DevCommand()
     {
-        if (line.Positional.FirstOrDefault() == "logs") return DevLogs(line);
-        var log = Logging.Create(line.Get("log-level", "AF_LOG_LEVEL", "warning")!, json: false);
-        var samples = line.Get("samples", null, FindSamples())!;
-        var simulate = line.Flag("simulate-kubelet");
+        Command = new Command("dev", "local cluster (control plane + a node running pods as processes) + CRDs + operator + deploy/samples")
+        {
+            _samples, _overlay, _once, _simulateKubelet, _nodeCpu, _nodeMemory, _nodeGpus, _logLevel, Logs(),
+        };
+        Command.SetAction(result => RunAsync(result));
+    }
+
+    public Command Command { get; }
+
+    private static Command Logs()
+    {
+        var pod = new Argument<string>("NAMESPACE/POD") { Description = "the pod whose container output to print" };
+        var container = CliOption.OptionalText("--container", "the container (needed when the pod has several)");
+        container.Aliases.Add("-c");
+        var command = new Command("logs", "a container's output on the local node (of a running dev)") { pod, container };
+        command.SetAction(result => DevLogs(result.GetRequiredValue(pod), result.GetValue(container)));
+        return command;
+    }
+
+    private async Task<int> RunAsync(ParseResult line)
+    {
+        var log = Logging.Create(line.GetValue(_logLevel), json: false);
+        var samples = line.GetValue(_samples) ?? FindSamples();
+        var simulate = line.GetValue(_simulateKubelet);
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
@@ -71,9 +97,7 @@ public static class DevCommand
             }
             Console.WriteLine("Starting a local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) and a local node ...");
             var capacity = NodeCapacity.OfThisMachine(
-                cpu: decimal.Parse(line.Get("node-cpu", null, "64")!, System.Globalization.CultureInfo.InvariantCulture),
-                memoryBytes: new ResourceQuantity(line.Get("node-memory", null, "256Gi")).ToInt64(),
-                gpus: line.GetInt("node-gpus", null, 0));
+                cpu: line.GetValue(_nodeCpu), memoryBytes: line.GetRequiredValue(_nodeMemory).ToInt64(), gpus: line.GetValue(_nodeGpus));
             cluster = await LocalKubernetesCluster.StartAsync(log, stop.Token, new LocalNodeOptions { Capacity = capacity });
         }
         var plane = cluster?.Plane ?? bare!;
@@ -88,7 +112,7 @@ public static class DevCommand
         }
     }
 
-    private static async Task<int> RunFacilityAsync(CommandLine line, Serilog.ILogger log, LocalControlPlane plane, LocalKubernetesCluster? cluster, string samples,
+    private async Task<int> RunFacilityAsync(ParseResult line, Serilog.ILogger log, LocalControlPlane plane, LocalKubernetesCluster? cluster, string samples,
         CancellationTokenSource stop)
     {
         var node = cluster?.Node;
@@ -98,7 +122,7 @@ public static class DevCommand
         var run = facilityOperator.Completion;
         Console.WriteLine($"Control plane ready at {plane.Server}; CRDs installed. kubectl: {Path.Combine(LocalControlPlane.BinDirectory, "kubectl")} --kubeconfig {plane.KubeconfigPath}");
 
-        var applied = await ApplySamplesAsync(api, plane, samples, line.Get("overlay", null, FindOverlay()) is { } o && o != "none" ? o : null, stop.Token);
+        var applied = await ApplySamplesAsync(api, plane, samples, (line.GetValue(_overlay) ?? FindOverlay()) is var o && o != "none" ? o : null, stop.Token);
         var journey = node is null ? null : DevJourney.From(applied);
         var started = DateTime.UtcNow;
         var deadline = started.AddMinutes(node is null ? 3 : 5);
@@ -111,7 +135,7 @@ public static class DevCommand
             var pods = await DevPodReport.BuildAsync(api, stop.Token);
             // Ready needs running programs: a resource whose pods cannot run here honestly stays not Ready, with the
             // pod report saying why. Every resource having been reconciled and the pods settled is what --once checks.
-            if (line.Flag("once") && (allReady || (allReconciled && pods.Settled && DateTime.UtcNow > started.AddSeconds(60)) || DateTime.UtcNow > deadline))
+            if (line.GetValue(_once) && (allReady || (allReconciled && pods.Settled && DateTime.UtcNow > started.AddSeconds(60)) || DateTime.UtcNow > deadline))
             {
                 // As the person the samples are for: log in, start a server, open it (the notebook follows from the hub).
                 (bool Spawned, string Report)? spawned = journey is null ? null : await journey.SpawnAsync(node!, TimeSpan.FromMinutes(3), stop.Token);
@@ -128,7 +152,7 @@ public static class DevCommand
                 await run;
                 return allReconciled && spawned is not { Spawned: false } ? 0 : 1;
             }
-            if (!line.Flag("once"))
+            if (!line.GetValue(_once))
             {
                 Console.WriteLine(table);
                 Console.WriteLine(pods.Table);
@@ -141,16 +165,14 @@ public static class DevCommand
         return 0;
     }
 
-    private static int DevLogs(CommandLine line)
+    private static int DevLogs(string pod, string? container)
     {
-        var pod = line.Positional.Skip(1).FirstOrDefault() ?? throw new ArgumentException("dev logs NAMESPACE/POD [-c CONTAINER]");
         var logs = NodeLogs.Find(pod);
         if (logs.Count == 0)
         {
             Console.Error.WriteLine($"error: no pod {pod} runs on a local node of this machine");
             return 1;
         }
-        var container = line.Get("c") ?? line.Get("container");
         if (container is null && logs.Count > 1) throw new ArgumentException($"pod {pod} has several containers; choose one with -c ({string.Join(", ", logs.Keys)})");
         var file = container is null ? logs.Values.Single() : logs.TryGetValue(container, out var f) ? f
             : throw new ArgumentException($"pod {pod} has no container {container} ({string.Join(", ", logs.Keys)})");

@@ -18,6 +18,16 @@ public static class DevTools
     [FeatureSwitchDefinition(Switch)]
     public static bool Available => !AppContext.TryGetSwitch(Switch, out var enabled) || enabled;
 
+    /// <summary>The development commands' names in a build without them: each says where to run it instead.</summary>
+    public static System.CommandLine.Command[] Placeholders() => [Placeholder("crds"), Placeholder("dev"), Placeholder("bench")];
+
+    private static System.CommandLine.Command Placeholder(string name)
+    {
+        var command = new System.CommandLine.Command(name, "a development command, left out of this native build") { TreatUnmatchedTokensAsErrors = false };
+        command.SetAction(_ => Unavailable(name));
+        return command;
+    }
+
     public static int Unavailable(string command)
     {
         Console.Error.WriteLine($"error: '{command}' is a development command, left out of this native build; run it from the source tree (dotnet run --project src/AnalysisFacility.Operator -- {command})");

@@ -8,9 +8,9 @@ namespace AnalysisFacility.Operator.Cli;
 public static class Logging
 {
     /// <summary>JSON logs on stdout (one event per line), as log collectors expect from a pod.</summary>
-    public static ILogger Create(string level, bool json = true)
+    public static ILogger Create(LogEventLevel level, bool json = true)
     {
-        var configuration = new LoggerConfiguration().MinimumLevel.Is(Level(level)).Enrich.FromLogContext();
+        var configuration = new LoggerConfiguration().MinimumLevel.Is(level).Enrich.FromLogContext();
         configuration = json
             ? configuration.WriteTo.Console(new RenderedCompactJsonFormatter())
             : configuration.WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}");
@@ -24,6 +24,6 @@ public static class Logging
         {
             "info" => LogEventLevel.Information,
             "warn" => LogEventLevel.Warning,
-            _ => throw new ArgumentException($"log level must be debug, info, warning or error, got '{level}'"),
+            _ => throw new ArgumentException("a log level is debug, info, warning or error"),
         };
 }

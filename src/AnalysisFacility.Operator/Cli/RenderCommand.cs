@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Common;
@@ -9,6 +10,7 @@ using AnalysisFacility.Operator.Controllers.XCache;
 using AnalysisFacility.Operator.Runtime.Client;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Cli;
 
@@ -16,17 +18,32 @@ namespace AnalysisFacility.Operator.Cli;
 /// `render -f FILE`: the objects the operator would create for the resources in FILE, with no cluster — what
 /// `helm template` is to a chart. Each controller renders with the same planning code it reconciles with.
 /// </summary>
-public static class RenderCommand
+public sealed class RenderCommand
 {
-    public const string Usage = "";
-
-    public static Task<int> RunAsync(CommandLine line)
+    private readonly Option<string[]> _files = new("--filename", "-f")
     {
-        var sources = line.GetAll("f", "filename");
-        if (sources.Count == 0) throw new ArgumentException("render needs -f FILE (a file, a directory or -, as often as needed)");
-        var output = Render(ReadSources(sources, Console.In), new OperatorSettings { OperatorNamespace = line.Get("operator-namespace", "AF_OPERATOR_NAMESPACE", "analysisfacility-system")! });
+        Description = "a file, a directory (its .yaml, .yml and .json files) or - for standard input; as often as needed",
+        Required = true,
+    };
+    private readonly Option<string> _operatorNamespace = CliOption.Text("--operator-namespace",
+        "namespace of the operator's issuer Service, as `run` would have it", "analysisfacility-system", "AF_OPERATOR_NAMESPACE");
+
+    public RenderCommand()
+    {
+        Command = new Command("render", "print the objects the operator would create for the resources given (no cluster)") { _files, _operatorNamespace };
+        Command.SetAction(Run);
+    }
+
+    public Command Command { get; }
+
+    /// <summary>Every -f and --filename, in command-line order.</summary>
+    public IReadOnlyList<string> Sources(ParseResult result) => result.GetRequiredValue(_files);
+
+    private int Run(ParseResult result)
+    {
+        var output = Render(ReadSources(Sources(result), Console.In), new OperatorSettings { OperatorNamespace = result.GetRequiredValue(_operatorNamespace) });
         Console.Out.Write(output);
-        return Task.FromResult(0);
+        return 0;
     }
 
     /// <summary>
@@ -69,7 +86,7 @@ public static class RenderCommand
         var documents = YamlDocuments.Parse(yaml);
         var set = new RenderSet
         {
-            Facilities = YamlDocuments.OfKind<AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility>(yaml, "AnalysisFacility", ApiJson.Options),
+            Facilities = YamlDocuments.OfKind<FacilityResource>(yaml, "AnalysisFacility", ApiJson.Options),
             Sessions = YamlDocuments.OfKind<UserSession>(yaml, "UserSession", ApiJson.Options),
             DaskClusters = YamlDocuments.OfKind<DaskCluster>(yaml, "DaskCluster", ApiJson.Options),
             XCaches = YamlDocuments.OfKind<XCacheInstance>(yaml, "XCacheInstance", ApiJson.Options),
@@ -81,8 +98,8 @@ public static class RenderCommand
         var objects = new List<(string Source, IKubernetesObject<V1ObjectMeta> Object)>();
         foreach (var facility in set.Facilities) objects.AddRange(FacilityRendering.Render(facility, set, settings).Select(o => ($"AnalysisFacility/{facility.Metadata.Name}", o)));
         foreach (var session in set.Sessions) objects.AddRange(SessionRendering.Render(session, set, settings).Select(o => ($"UserSession/{session.Metadata.Name}", o)));
-        foreach (var cluster in set.DaskClusters) objects.AddRange(DaskRendering.Render(cluster, set, settings).Select(o => ($"DaskCluster/{cluster.Metadata.Name}", o)));
-        foreach (var cache in set.XCaches) objects.AddRange(XCacheRendering.Render(cache, set, settings).Select(o => ($"XCacheInstance/{cache.Metadata.Name}", o)));
+        foreach (var cluster in set.DaskClusters) objects.AddRange(DaskPlanning.Render(cluster, set).Select(o => ($"DaskCluster/{cluster.Metadata.Name}", o)));
+        foreach (var cache in set.XCaches) objects.AddRange(XCachePlanning.Render(cache, set).Select(o => ($"XCacheInstance/{cache.Metadata.Name}", o)));
 
         var text = new System.Text.StringBuilder();
         foreach (var (source, obj) in objects)

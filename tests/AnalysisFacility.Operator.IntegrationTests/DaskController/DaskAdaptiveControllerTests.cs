@@ -56,7 +56,7 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
         var log = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Console().CreateLogger();
         // This namespace only: DaskClusters other tests leave behind must not be scaled against this test's scheduler.
         var manager = new OperatorManager(operatorApi, new ManagerOptions { Namespaces = [ns] }, log);
-        DaskClusterController.Register(manager, new OperatorSettings { Workers = 2 }, new IssuerRegistry(), log, new DaskControllerOptions
+        DaskClusterController.Register(manager, new OperatorSettings { Workers = 2 }, log, new DaskControllerOptions
         {
             SchedulerApi = _ => new Uri($"http://127.0.0.1:{dashboardPort}/api/v1"),
             SchedulerTimeout = TimeSpan.FromSeconds(5),
@@ -157,7 +157,7 @@ public sealed class DaskAdaptiveControllerTests(ControlPlaneFixture fixture)
                 (await client.GetWorkersAsync(new Uri($"http://127.0.0.1:{dashboardPort}/api/v1"), default)).Select(w => w.Name).SequenceEqual(workers.Keys),
                 TimeSpan.FromSeconds(30), "the surviving pod's worker is the one the scheduler still has");
 
-            await AssertNoWritesAsync(() => operatorApi.Calls.Writes, TimeSpan.FromSeconds(5), "idle adaptive cluster at its minimum", () => string.Join("\n", writeLog.TakeLast(25)));
+            await SteadyState.AssertNoWritesAsync(() => operatorApi.Calls.Writes, TimeSpan.FromSeconds(5), "idle adaptive cluster at its minimum", () => string.Join("\n", writeLog.TakeLast(25)));
         }
         finally
         {

@@ -46,8 +46,11 @@ public sealed class DaskClusterControllerTests(ControlPlaneFixture fixture)
         var workerPod = workers.Spec.Template.Spec;
         workerPod.InitContainers.Should().Contain(c => c.Name == TokenDelivery.InitContainerName);
         workerPod.Containers.Should().Contain(c => c.Name == TokenDelivery.RefresherContainerName);
-        workerPod.Volumes.Should().Contain(v => v.Secret != null && v.Secret.SecretName == TokenDelivery.SecretName(FacilityName, "alice"));
-        workerPod.Containers.Single(c => c.Name == "worker").Env.Should().Contain(e => e.Name == "BEARER_TOKEN_FILE");
+        // The facility logs users in at an identity provider (hub oauth, the default): workers get both of the user's tokens.
+        workerPod.Volumes.SelectMany(v => v.Projected?.Sources ?? []).Select(p => p.Secret?.Name)
+            .Should().Equal(TokenDelivery.SecretName(FacilityName, "alice"), ExperimentTokenSecret.Name(FacilityName, "alice"));
+        workerPod.Containers.Single(c => c.Name == "worker").Env.Select(e => e.Name)
+            .Should().Contain(["BEARER_TOKEN_FILE", TokenDelivery.FacilityTokenVariable, TokenDelivery.ExperimentTokenVariable]);
 
         var service = await GetAsync<V1Service>(api, ns, DaskNames.Scheduler("alice"));
         service!.Spec.Ports.Select(p => p.Port).Should().BeEquivalentTo([8786, 8787]);
@@ -88,7 +91,7 @@ public sealed class DaskClusterControllerTests(ControlPlaneFixture fixture)
         cluster!.Status.Phase.Should().Be("Ready");
         Condition(cluster.Status.Conditions, DaskConditions.ExternalRouteReady)!.Status.Should().Be("False", "the route is still missing, which only degrades");
 
-        await AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(4), "ready cluster");
+        await SteadyState.AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(4), "ready cluster");
 
         // Replicas follow the spec.
         await PatchSpecAsync<DaskCluster>(api, ns, "alice", new JsonObject { ["worker"] = new JsonObject { ["replicas"] = 4 } });
@@ -107,7 +110,7 @@ public sealed class DaskClusterControllerTests(ControlPlaneFixture fixture)
         await Eventually.TrueAsync(async () => (await EventsAsync(api, ns, "alice")).Any(e => e.Reason == DaskConditions.InvalidSpec && e.Type == "Warning"),
             Wait, "InvalidSpec Warning Event");
         (await GetAsync<V1Deployment>(api, ns, DaskNames.Workers("alice")))!.Spec.Replicas.Should().Be(4, "a bad edit does not touch what runs");
-        await AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(3), "invalid cluster");
+        await SteadyState.AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(3), "invalid cluster");
 
         // Deletion: garbage collection removes everything the cluster owned.
         await api.DeleteAsync(api.Types.For<DaskCluster>(), ns, "alice", CancellationToken.None);

@@ -9,6 +9,7 @@ using AnalysisFacility.Operator.IntegrationTests.Support;
 using AnalysisFacility.Operator.Runtime.Client;
 using k8s;
 using Serilog;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.Delivery;
 
@@ -114,7 +115,7 @@ public sealed class InstallManifestTests(ControlPlaneFixture fixture)
         // 2. Real calls: the whole sample facility, as the facility builder makes it, applied by the operator's account
         //    (server-side dry run, so nothing starts), including the hub Role that grants UserSession rights (RBAC
         //    escalation check) and the cluster-scoped store PersistentVolume.
-        var facility = YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(Path.Combine(Kubectl.RepositoryRoot, "deploy/samples/facility.yaml")), ApiJson.Options);
+        var facility = YamlDocuments.Single<FacilityResource>(File.ReadAllText(Path.Combine(Kubectl.RepositoryRoot, "deploy/samples/facility.yaml")), ApiJson.Options);
         facility.Metadata.NamespaceProperty = ns;
         var built = FacilityBuilder.Build(facility, new FacilityContext
         {
@@ -189,7 +190,7 @@ public sealed class InstallManifestTests(ControlPlaneFixture fixture)
             {
                 ["apiVersion"] = "coordination.k8s.io/v1", ["kind"] = "Lease", ["metadata"] = new JsonObject { ["name"] = "af-lease", ["namespace"] = ns },
             }, ct)),
-            ("delete an AnalysisFacility (admins own them)", () => operatorApi.DeleteAsync(operatorApi.Types.For<Api.V1Alpha1.AnalysisFacility>(), ns, "cms-af", ct)),
+            ("delete an AnalysisFacility (admins own them)", () => operatorApi.DeleteAsync(operatorApi.Types.For<FacilityResource>(), ns, "cms-af", ct)),
         };
         foreach (var (what, call) in refusals)
         {

@@ -5,6 +5,7 @@ using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Facility;
 using AnalysisFacility.Operator.IntegrationTests.Support;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.Facility;
 
@@ -22,9 +23,9 @@ public sealed class JupyterHubConfigTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static Api.V1Alpha1.AnalysisFacility Facility(Action<HubSpec> configure)
+    private static FacilityResource Facility(Action<HubSpec> configure)
     {
-        var facility = new Api.V1Alpha1.AnalysisFacility
+        var facility = new FacilityResource
         {
             Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cmsaf" },
             Spec = new AnalysisFacilitySpec { Tokens = new TokenIssuerSpec { Issuer = "https://cmsaf-jh.unl.edu/issuer" } },
@@ -146,6 +147,7 @@ public sealed class JupyterHubConfigTests : IDisposable
                     AllowedGroups = ["cms", "cms/higgs"],
                     ClientIdSecretRef = new SecretKeyReference { Name = "jhub-cms-auth", Key = "client_id" },
                     ClientSecretSecretRef = new SecretKeyReference { Name = "jhub-cms-auth", Key = "client_secret" },
+                    CaConfigMap = "cms-iam-ca",
                 },
             };
         });
@@ -174,6 +176,13 @@ public sealed class JupyterHubConfigTests : IDisposable
         oauth.GetProperty("username_claim").GetString().Should().Be("preferred_username");
         oauth.GetProperty("claim_groups_key").GetString().Should().Be("groups");
         oauth.GetProperty("allowed_groups").EnumerateArray().Select(e => e.GetString()).Should().Equal("cms", "cms/higgs");
+        // A private IAM CA: tornado's ca_certs for every OAuthenticator request, at the path the hub container mounts it.
+        var caFile = oauth.GetProperty("http_request_kwargs").GetProperty("ca_certs").GetString();
+        var hubPod = HubBuilder.Build(facility, new FacilityContext { IssuerServiceHost = "operator.svc" }).Objects.OfType<V1Deployment>().Single().Spec.Template.Spec;
+        var caMount = hubPod.Containers.Single(c => c.Name == "hub").VolumeMounts.Single(m => caFile!.StartsWith(m.MountPath + "/"));
+        hubPod.Volumes.Single(v => v.Name == caMount.Name).ConfigMap.Name.Should().Be("cms-iam-ca");
+        caFile.Should().EndWith("/ca.crt");
+        json.RootElement.GetProperty("Authenticator").GetProperty("enable_auth_state").GetBoolean().Should().BeTrue("the login's refresh token is kept for the spawner");
         json.RootElement.GetProperty("Authenticator").GetProperty("admin_users").EnumerateArray().Select(e => e.GetString()).Should().Equal("oshadura");
         var jupyterhub = json.RootElement.GetProperty("JupyterHub");
         jupyterhub.GetProperty("authenticator_class").GetString().Should().Be("oauthenticator.generic.GenericOAuthenticator");

@@ -8,7 +8,7 @@ using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Runtime.Status;
 using k8s;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.FacilityController;
 
@@ -18,7 +18,7 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
 {
     private KubernetesApi Api => fixture.Api;
 
-    private async Task<(string Ns, AF Facility)> CreateSampleAsync(string prefix)
+    private async Task<(string Ns, FacilityResource Facility)> CreateSampleAsync(string prefix)
     {
         var ns = await fixture.CreateNamespaceAsync(prefix);
         await FacilityKit.CreateReferencedSecretsAsync(Api, ns);
@@ -27,10 +27,10 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
         return (ns, created);
     }
 
-    private static IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Expected(AF facility) =>
+    private static IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Expected(FacilityResource facility) =>
         FacilityRendering.Render(facility, new RenderSet { Facilities = [facility] }, FacilityKit.HarnessSettings);
 
-    private async Task WaitForAllObjectsAsync(AF facility)
+    private async Task WaitForAllObjectsAsync(FacilityResource facility)
     {
         var expected = Expected(facility);
         var missing = new List<string>();
@@ -119,7 +119,7 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
 
         // Steady state: reconciling again (a resync is forced by touching an annotation) writes nothing.
         await harness.WaitForQuietAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(60));
-        await Api.PatchAsync(Api.Types.For<AF>(), ns, FacilityKit.Name, """{"metadata":{"annotations":{"test/poke":"1"}}}""", KubernetesApi.MergePatch, CancellationToken.None);
+        await Api.PatchAsync(Api.Types.For<FacilityResource>(), ns, FacilityKit.Name, """{"metadata":{"annotations":{"test/poke":"1"}}}""", KubernetesApi.MergePatch, CancellationToken.None);
         var writes = new System.Collections.Concurrent.ConcurrentQueue<string>();
         void Record(string verb, string path)
         {
@@ -206,7 +206,7 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
         var claimsBefore = (await Api.ListAsync(Api.Types.For<V1PersistentVolumeClaim>(), ns, null, 100, null, CancellationToken.None)).Items
             .Select(i => i["metadata"]!["name"]!.GetValue<string>()).Where(n => n != names.HubDatabase).ToList();
 
-        await Api.DeleteAsync(Api.Types.For<AF>(), ns, FacilityKit.Name, CancellationToken.None);
+        await Api.DeleteAsync(Api.Types.For<FacilityResource>(), ns, FacilityKit.Name, CancellationToken.None);
         await Eventually.TrueAsync(async () => await FacilityKit.GetAsync(Api, ns) is null, TimeSpan.FromSeconds(90), "the facility is finalized and gone");
         await Eventually.TrueAsync(async () => !await FacilityKit.ExistsAsync(Api, "apps/v1", "Deployment", ns, names.Hub)
             && !await FacilityKit.ExistsAsync(Api, "apps/v1", "StatefulSet", ns, names.Schedd)
@@ -253,7 +253,7 @@ public sealed class FacilityControllerTests(ControlPlaneFixture fixture)
                 },
             },
         };
-        var type = Api.Types.For<AF>();
+        var type = Api.Types.For<FacilityResource>();
         var claims = Api.Types.For<V1PersistentVolumeClaim>();
         await Api.CreateAsync(type, Facility("store-a", "shared-store"), CancellationToken.None);
         await Eventually.TrueAsync(async () => await Api.GetAsync(claims, ns, "shared-store", CancellationToken.None) is not null,

@@ -4,7 +4,7 @@ using AnalysisFacility.Operator.IntegrationTests.Support;
 using AnalysisFacility.Operator.Runtime.Client;
 using k8s;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.FacilityController;
 
@@ -55,7 +55,7 @@ internal static class FacilityKit
         }
     }
 
-    public static async Task<AF> ApplyWithKubectlAsync(ControlPlaneFixture fixture, string ns, string yaml)
+    public static async Task<FacilityResource> ApplyWithKubectlAsync(ControlPlaneFixture fixture, string ns, string yaml)
     {
         var file = Path.Combine(Path.GetTempPath(), $"af-{ns}.yaml");
         await File.WriteAllTextAsync(file, yaml);
@@ -72,14 +72,14 @@ internal static class FacilityKit
         return (await GetAsync(fixture.Api, ns))!;
     }
 
-    public static async Task<AF?> GetAsync(KubernetesApi api, string ns, string name = Name)
+    public static async Task<FacilityResource?> GetAsync(KubernetesApi api, string ns, string name = Name)
     {
-        var json = await api.GetAsync(api.Types.For<AF>(), ns, name, CancellationToken.None);
-        return json is null ? null : ApiJson.Decode<AF>(json.ToJsonString());
+        var json = await api.GetAsync(api.Types.For<FacilityResource>(), ns, name, CancellationToken.None);
+        return json is null ? null : ApiJson.Decode<FacilityResource>(json.ToJsonString());
     }
 
     public static Task PatchSpecAsync(KubernetesApi api, string ns, JsonObject spec) =>
-        api.PatchAsync(api.Types.For<AF>(), ns, Name, new JsonObject { ["spec"] = spec }.ToJsonString(), KubernetesApi.MergePatch, CancellationToken.None);
+        api.PatchAsync(api.Types.For<FacilityResource>(), ns, Name, new JsonObject { ["spec"] = spec }.ToJsonString(), KubernetesApi.MergePatch, CancellationToken.None);
 
     public static Task<JsonObject?> GetObjectAsync(KubernetesApi api, string apiVersion, string kind, string? ns, string name) =>
         api.GetAsync(api.Types.ForKind(apiVersion, kind), ns, name, CancellationToken.None);

@@ -8,7 +8,7 @@ using AnalysisFacility.Operator.Runtime.Client;
 using k8s;
 using k8s.Models;
 using Serilog;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.Journey;
 
@@ -60,7 +60,7 @@ public sealed class PhysicistJourneyTests(LocalClusterFixture fixture)
                 StringData = new Dictionary<string, string> { ["password"] = LoginPassword },
             }, ns, cancellationToken: ct);
             await ApplyAsync<XCacheInstance>(api, CacheYaml(ns), ct);
-            await ApplyAsync<AF>(api, FacilityYaml(ns, store), ct);
+            await ApplyAsync<FacilityResource>(api, FacilityYaml(ns, store), ct);
 
             // 1. Log in at the hub's public port (its configurable-http-proxy) and start the default profile.
             var hub = await WaitForHubAsync(node, ns, ct);

@@ -324,6 +324,9 @@ public sealed class NodeSlotRecoveryTests
         var netns = slot.NetnsPrefix + "deadbeef";
         (await AnalysisFacility.LocalCluster.Node.HostCommands.TryRunAsync("ip", ["netns", "add", netns])).ExitCode.Should().Be(0);
         using var orphan = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/setsid", ["sleep", "600"]) { UseShellExecute = false })!;
+        // As the node records a container only once it leads its own session: wait until setsid has run (under load the
+        // child may not have got that far, and a session that does not exist yet cannot be killed).
+        await Eventually.TrueAsync(() => Task.FromResult(SessionOf(orphan.Id) == orphan.Id), TimeSpan.FromSeconds(10), "the orphan leads its own session");
         slot.RecordLine(slot.ProcessesFile, $"{orphan.Id} {AnalysisFacility.LocalCluster.Node.ProcessTable.StartTime(orphan.Id)}");
         var mountPoint = $"/tmp/af-slot-test-{Guid.NewGuid():N}";
         slot.RecordLine(slot.CreatedPathsFile, mountPoint);
@@ -336,5 +339,12 @@ public sealed class NodeSlotRecoveryTests
         Directory.Exists($"/run/netns/{netns}").Should().BeFalse();
         Directory.Exists(mountPoint).Should().BeFalse();
         await next.ClearLeftoversAsync(log, default);
+    }
+
+    /// <summary>The session id of a process (the fourth field after the command name in /proc/PID/stat).</summary>
+    private static int? SessionOf(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return int.TryParse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[3], out var session) ? session : null;
     }
 }

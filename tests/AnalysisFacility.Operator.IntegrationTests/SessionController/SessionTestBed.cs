@@ -14,7 +14,7 @@ using AnalysisFacility.Operator.Tokens.Keys;
 using Base64Url = AnalysisFacility.Operator.Tokens.Jose.Base64Url;
 using k8s;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.SessionController;
 
@@ -22,14 +22,14 @@ namespace AnalysisFacility.Operator.IntegrationTests.SessionController;
 /// A facility in a fresh namespace with a user-store mapping, its store PVC, and the issuer key Secret written
 /// exactly as the facility controller writes it (KeyRingSecret layout, <c>&lt;facility&gt;-issuer-keys</c>).
 /// </summary>
-internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, AF facility)
+internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, FacilityResource facility)
 {
     public const string FacilityName = "cms-af";
     public const string MappedUser = "alice";
     public const string MappedStore = "alice-store";
 
     public string Namespace => ns;
-    public AF Facility => facility;
+    public FacilityResource Facility => facility;
     public KubernetesApi Api => fixture.Api;
 
     public static async Task<SessionTestBed> CreateAsync(ControlPlaneFixture fixture, string prefix, bool withKeys = true,
@@ -46,9 +46,9 @@ internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, AF 
             },
         };
         edit?.Invoke(spec);
-        var desired = new AF { Metadata = new V1ObjectMeta { Name = FacilityName, NamespaceProperty = ns }, Spec = spec };
-        var created = await fixture.Api.CreateAsync(fixture.Api.Types.For<AF>(), ApiJson.ToNode(desired), CancellationToken.None);
-        var facility = ApiJson.Decode<AF>(created.ToJsonString());
+        var desired = new FacilityResource { Metadata = new V1ObjectMeta { Name = FacilityName, NamespaceProperty = ns }, Spec = spec };
+        var created = await fixture.Api.CreateAsync(fixture.Api.Types.For<FacilityResource>(), ApiJson.ToNode(desired), CancellationToken.None);
+        var facility = ApiJson.Decode<FacilityResource>(created.ToJsonString());
 
         // The store claim exists before any session (the facility controller makes it, retained, without owner).
         var pvc = new V1PersistentVolumeClaim
@@ -68,7 +68,7 @@ internal sealed class SessionTestBed(ControlPlaneFixture fixture, string ns, AF 
     }
 
     public IssuerSettings Settings => IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid,
-        facility.Spec.HTCondor.Enabled ? [Builders.Facility.HTCondorBuilder.ScheddAudience(facility)] : []).ValueOrThrow();
+        Builders.Facility.HTCondorBuilder.IssuerAudiences(facility)).ValueOrThrow();
 
     public KeyRing? Ring { get; private set; }
 

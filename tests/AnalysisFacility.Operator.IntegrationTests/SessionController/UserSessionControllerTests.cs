@@ -12,6 +12,7 @@ using AnalysisFacility.Operator.Tokens.Issuance;
 using k8s;
 using k8s.Models;
 using static AnalysisFacility.Operator.IntegrationTests.SessionController.SessionTestBed;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.SessionController;
 
@@ -84,10 +85,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
         ready.Status.Conditions.Should().OnlyContain(c => c.ObservedGeneration == ready.Metadata.Generation);
 
         // Steady state: once the facility, Dask and session controllers have converged, nothing more to write.
-        await harness.WaitForQuietAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60));
-        var writes = harness.Host.Api.Calls.Writes;
-        await Task.Delay(4000);
-        harness.Host.Api.Calls.Writes.Should().Be(writes, "a session in steady state makes no API writes");
+        await SteadyState.AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(4), "a ready session");
 
         // Deleting the session removes what it owns (garbage collection), never the store claim.
         await fixture.Api.DeleteAsync(fixture.Api.Types.For<UserSession>(), bed.Namespace, SessionNames.ForUser(MappedUser), CancellationToken.None);
@@ -284,7 +282,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
         V1Pod? pod = null;
         await Eventually.TrueAsync(async () => (pod = await bed.GetAsync<V1Pod>(PodName(MappedUser))) is not null, Wait, "pod created");
 
-        var cluster = await bed.GetAsync<DaskCluster>(SessionPlanning.DaskClusterName(SessionNames.ForUser(MappedUser)));
+        var cluster = await bed.GetAsync<DaskCluster>(SessionNames.DaskCluster(SessionNames.ForUser(MappedUser)));
         cluster.Should().NotBeNull();
         cluster!.Spec.FacilityRef.Should().Be(FacilityName);
         cluster.Spec.User.Should().Be(MappedUser);
@@ -315,7 +313,7 @@ public sealed class UserSessionControllerTests(ControlPlaneFixture fixture)
 
         // The admin points the facility at a cache: the client configuration changes at once, the running server stays.
         var facilityPatch = new JsonObject { ["spec"] = new JsonObject { ["xcache"] = new JsonObject { ["name"] = "xcache" } } };
-        await fixture.Api.PatchAsync(fixture.Api.Types.For<AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility>(), bed.Namespace, FacilityName,
+        await fixture.Api.PatchAsync(fixture.Api.Types.For<FacilityResource>(), bed.Namespace, FacilityName,
             facilityPatch.ToJsonString(), KubernetesApi.MergePatch, CancellationToken.None);
         await Eventually.TrueAsync(async () =>
             (await bed.GetAsync<V1ConfigMap>(SessionNames.ClientConfig(session)))?.Data.TryGetValue("XCACHE_ENDPOINT", out var endpoint) == true

@@ -116,7 +116,7 @@ public sealed class ClientConfigTests : IDisposable
             Metadata = new V1ObjectMeta { Name = "alice", NamespaceProperty = "cms" },
             Spec = new UserSessionSpec { FacilityRef = "cms-af", User = new SessionUser { Name = "alice" }, Dask = new SessionDask { Enabled = true } },
         };
-        var cluster = SessionPlanning.BuildDaskCluster(session, facility, session.Spec.Dask);
+        var cluster = SessionDaskCluster.Build(session, facility, session.Spec.Dask);
         cluster.Spec.Tls.Should().BeTrue("a session's cluster speaks TLS by default");
         var tlsData = DaskTls.Ensure(null, FacilityCertificateAuthority.Ensure(null, "cms-af", now).Data, cluster.Metadata.Name, "cms", null, now).Data;
         var daskObjects = DaskClusterBuilder.Build(cluster, new DaskBuildInput("cms-af", "coffea.casa", new DaskDefaults(), 0, tlsData,

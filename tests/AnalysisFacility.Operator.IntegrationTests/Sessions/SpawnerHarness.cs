@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Builders.Facility;
 using AnalysisFacility.Operator.IntegrationTests.Support;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.IntegrationTests.Sessions;
 
@@ -31,7 +31,7 @@ internal static class SpawnerHarness
     /// Builds the facility's hub component and writes its ConfigMap's jupyterhub_config.py into <paramref name="directory"/>;
     /// the environment is the hub container's, with Secret references resolved from the Secrets the builder made.
     /// </summary>
-    public static GeneratedHub Materialise(AF facility, string directory, IReadOnlyDictionary<string, string>? externalSecrets = null)
+    public static GeneratedHub Materialise(FacilityResource facility, string directory, IReadOnlyDictionary<string, string>? externalSecrets = null)
     {
         var context = new FacilityContext { IssuerServiceHost = "analysisfacility-operator.analysisfacility-system.svc" };
         var hub = HubBuilder.Build(facility, context);

@@ -257,6 +257,7 @@ public class SpawnerModuleTests
 internal sealed class NoTokenDeliveryDouble : ISessionTokenDelivery
 {
     public string TokenFilePath => "/etc/analysisfacility/token/bt";
+    public string FacilityTokenFilePath => TokenFilePath;
     public void Decorate(SessionTokenTarget target) { }
 }
 

@@ -37,21 +37,21 @@ public sealed class ExperimentTokenRefreshTests : IAsyncLifetime
         var ct = cts.Token;
         var login = await _iam.PasswordAsync(HubClient, HubSecret, "alice", "alice-password", "openid " + StoreScope, ct);
         login.RefreshToken.Should().NotBeNullOrEmpty();
-        var fingerprint = OidcRefreshClient.Fingerprint(login.RefreshToken!);
+        const string login0 = "alice-hub-login-1a2b3c";
         using var http = TrustingHttpClient(_iam.CaBundlePath);
         var client = new OidcRefreshClient(http, TimeProvider.System);
         var endpoint = new Uri(_iam.TokenEndpoint);
 
         // No access token yet: refresh at once.
         var now = DateTimeOffset.UtcNow;
-        var state = new ExperimentTokenState(fingerprint, null, null, null, null, null);
+        var state = new ExperimentTokenState(login0, null, null, null, null, null);
         ExperimentTokenRefresh.Decide(state, now).Action.Should().Be(RefreshAction.Refresh);
         var first = await client.RefreshAsync(endpoint, HubClient, HubSecret, login.RefreshToken!, ct);
         first.Kind.Should().Be(RefreshOutcomeKind.Refreshed, first.Message + "\n" + _iam.Output);
         first.ExpiresAt.Should().BeCloseTo(now + TimeSpan.FromMinutes(20), TimeSpan.FromSeconds(30));
 
         // Fresh: a 20-minute token waits for half its life (10 minutes before expiry); then, still before expiry, a new, different access token.
-        state = state with { AccessIssuedAt = first.IssuedAt, AccessExpiresAt = first.ExpiresAt, AccessFromFingerprint = fingerprint };
+        state = state with { AccessIssuedAt = first.IssuedAt, AccessExpiresAt = first.ExpiresAt, AccessFromLogin = login0 };
         var decision = ExperimentTokenRefresh.Decide(state, now);
         decision.Should().Be(new RefreshDecision(RefreshAction.Wait, first.ExpiresAt!.Value - TimeSpan.FromMinutes(10), ExperimentTokenRefresh.Fresh));
         ExperimentTokenRefresh.Decide(state, decision.At!.Value).Action.Should().Be(RefreshAction.Refresh);
@@ -72,7 +72,7 @@ public sealed class ExperimentTokenRefreshTests : IAsyncLifetime
         revoked.Kind.Should().Be(RefreshOutcomeKind.Revoked, revoked.Message);
         revoked.AccessToken.Should().BeNull();
         revoked.Message.Should().NotContain(login.RefreshToken!);
-        ExperimentTokenRefresh.Decide(state with { RevokedFingerprint = fingerprint }, DateTimeOffset.UtcNow + TimeSpan.FromHours(1)).Reason
+        ExperimentTokenRefresh.Decide(state with { RevokedLogin = login0 }, DateTimeOffset.UtcNow + TimeSpan.FromHours(1)).Reason
             .Should().Be(ExperimentTokenRefresh.Revoked);
 
         // The IAM unreachable is a passing failure.

@@ -87,6 +87,35 @@ public sealed class TokenRefresherScriptTests : IAsyncLifetime
         refresher.HasExited.Should().BeFalse(refresher.Output);
     }
 
+    [Fact]
+    public async Task With_the_experiment_token_as_session_token_the_pod_starts_without_it_and_gets_it_when_it_arrives()
+    {
+        // As the pod gets them with spec.tokens.sessionToken experiment: the facility token is required, the experiment
+        // token (an optional projected Secret) is discovery's own file and /tmp's link, copied whenever it is there.
+        var facilityFile = Path.Combine(_root, "run", "facility_bt_u65534");
+        var experimentSource = Path.Combine(_root, "secret", "experiment-token");
+        var environment = new Dictionary<string, string>(Environment())
+        {
+            ["DEST"] = facilityFile, ["LINK_TO"] = Destination, ["SRC2"] = experimentSource, ["DEST2"] = Destination,
+        };
+        await WriteSourceAtomically("facility.token.sig");
+
+        var (exitCode, output) = await TestProcess.RunAsync("/bin/sh", ["-c", TokenDelivery.InitScript], environment, runAsUser: User, timeout: TimeSpan.FromSeconds(30));
+        exitCode.Should().Be(0, "a missing experiment token never holds the pod back: " + output);
+        (await File.ReadAllTextAsync(facilityFile)).Should().Be("facility.token.sig");
+        File.Exists(Destination).Should().BeFalse();
+        new FileInfo(Link).LinkTarget.Should().Be(Destination, "/tmp/bt_u$UID names the session token");
+
+        await using var refresher = TestProcess.Start("/bin/sh", ["-c", TokenDelivery.RefresherScript], environment: environment, runAsUser: User, name: "refresher");
+        await File.WriteAllTextAsync(experimentSource + ".new", "experiment.token.one\n");
+        File.Move(experimentSource + ".new", experimentSource, overwrite: true);
+        await refresher.WaitUntilAsync(() => Task.FromResult(File.Exists(Destination) && File.ReadAllText(Destination) == "experiment.token.one"),
+            TimeSpan.FromSeconds(20), "the experiment token, once the operator wrote it");
+        (await OwnerAndMode(Destination)).Should().Be("65534 600");
+        (await File.ReadAllTextAsync(Link)).Should().Be("experiment.token.one");
+        (await File.ReadAllTextAsync(facilityFile)).Should().Be("facility.token.sig", "HTCondor's token is untouched");
+    }
+
     private Dictionary<string, string> Environment() => new()
     {
         ["SRC"] = Source,

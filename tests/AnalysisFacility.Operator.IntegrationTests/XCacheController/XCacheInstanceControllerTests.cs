@@ -59,7 +59,7 @@ public sealed class XCacheInstanceControllerTests(ControlPlaneFixture fixture)
             return live!.Status.ReadyReplicas == 2 && Conditions.IsTrue(live.Status.Conditions, Conditions.Ready);
         }, Wait, "Ready with 2 ready replicas");
         live!.Status.Phase.Should().Be("Ready");
-        await AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(4), "ready cache");
+        await SteadyState.AssertNoWritesAsync(() => harness.Host.Api.Calls.Writes, TimeSpan.FromSeconds(4), "ready cache");
 
         // More RAM and a replica: new configuration, so the pod template changes and the servers roll.
         var oldHash = statefulSet.Spec.Template.Metadata.Annotations[XCacheBuilder.ConfigHashAnnotation];

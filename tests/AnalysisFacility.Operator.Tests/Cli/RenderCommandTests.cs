@@ -79,8 +79,10 @@ public sealed class RenderCommandTests
     [Fact]
     public void Every_f_is_read_like_kubectl_does_files_directories_and_stdin()
     {
-        var line = new CommandLine(["render", "-f", "a.yaml", "--filename", "dir", "-f", "-", "--filename=b.yaml"]);
-        line.GetAll("f", "filename").Should().Equal("a.yaml", "dir", "-", "b.yaml");
+        var render = new RenderCommand();
+        var line = render.Command.Parse(["-f", "a.yaml", "--filename", "dir", "-f", "-", "--filename=b.yaml"]);
+        line.Errors.Should().BeEmpty();
+        render.Sources(line).Should().Equal("a.yaml", "dir", "-", "b.yaml");
 
         var root = Directory.CreateTempSubdirectory("af-render-").FullName;
         try

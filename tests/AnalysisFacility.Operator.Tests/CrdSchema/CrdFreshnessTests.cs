@@ -1,5 +1,6 @@
 using AnalysisFacility.Operator.Api;
 using AnalysisFacility.Operator.Runtime.Schema;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.CrdSchema;
 
@@ -33,7 +34,7 @@ public sealed class CrdFreshnessTests
     [Fact]
     public void Schema_carries_enums_patterns_and_bounds()
     {
-        var yaml = CrdGenerator.ToYaml(typeof(AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility));
+        var yaml = CrdGenerator.ToYaml(typeof(FacilityResource));
         yaml.Should().Contain("- ES256").And.Contain("- RS256");
         yaml.Should().Contain("pattern: ^https://");
         yaml.Should().Contain("minimum: 2048");

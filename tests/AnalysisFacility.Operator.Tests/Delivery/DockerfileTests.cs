@@ -41,10 +41,13 @@ public sealed class DockerfileTests
             File.Exists(Path.Combine(output, "AnalysisFacility.Operator.runtimeconfig.json")).Should().BeFalse();
             Dockerfile.Should().Contain("FROM mcr.microsoft.com/dotnet/runtime-deps:10.0 AS runtime");
             // It starts and knows its commands; the development ones are left out of it.
-            var help = await RunAsync(program, "help");
+            var help = await RunAsync(program, "--help");
             help.ExitCode.Should().Be(0, help.Output);
-            help.Output.Should().Contain("run [options]");
-            var crds = await RunAsync(program, "crds");
+            help.Output.Should().Contain("run").And.Contain("render");
+            var runHelp = await RunAsync(program, "run", "--help");
+            runHelp.ExitCode.Should().Be(0, runHelp.Output);
+            runHelp.Output.Should().Contain("--namespaces").And.Contain("--leader-elect");
+            var crds = await RunAsync(program, "crds", "--output", output);
             crds.ExitCode.Should().Be(2);
             crds.Output.Should().Contain("left out of this native build");
         }
@@ -54,9 +57,9 @@ public sealed class DockerfileTests
         }
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string program, string argument)
+    private static async Task<(int ExitCode, string Output)> RunAsync(string program, params string[] arguments)
     {
-        using var process = Process.Start(new ProcessStartInfo(program, [argument]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));

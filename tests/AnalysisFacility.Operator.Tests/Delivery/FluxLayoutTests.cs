@@ -2,6 +2,7 @@ using AnalysisFacility.Operator.Runtime.Client;
 using System.Text.Json.Nodes;
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using k8s;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.Delivery;
 
@@ -63,7 +64,7 @@ public sealed class FluxLayoutTests
         var samples = DeliveryFiles.PathOf("deploy", "samples");
         var kinds = new Dictionary<string, Func<string, object?>>
         {
-            ["AnalysisFacility"] = yaml => YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(yaml, ApiJson.Options).Spec,
+            ["AnalysisFacility"] = yaml => YamlDocuments.Single<FacilityResource>(yaml, ApiJson.Options).Spec,
             ["UserSession"] = yaml => YamlDocuments.Single<UserSession>(yaml, ApiJson.Options).Spec,
             ["DaskCluster"] = yaml => YamlDocuments.Single<DaskCluster>(yaml, ApiJson.Options).Spec,
             ["XCacheInstance"] = yaml => YamlDocuments.Single<XCacheInstance>(yaml, ApiJson.Options).Spec,

@@ -4,6 +4,7 @@ using AnalysisFacility.Operator.Builders.Common;
 using AnalysisFacility.Operator.Builders.Facility;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.Facility;
 
@@ -19,9 +20,9 @@ public sealed class FacilityBuilderTests
         CondorTls = new Dictionary<string, byte[]> { ["tls.crt"] = "cert"u8.ToArray(), ["tls.key"] = "key"u8.ToArray(), ["ca.crt"] = "ca"u8.ToArray() },
     };
 
-    internal static Api.V1Alpha1.AnalysisFacility Facility()
+    internal static FacilityResource Facility()
     {
-        var facility = new Api.V1Alpha1.AnalysisFacility
+        var facility = new FacilityResource
         {
             Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cmsaf" },
             Spec = new AnalysisFacilitySpec { Tokens = new TokenIssuerSpec { Issuer = "https://cmsaf-jh.unl.edu/issuer", Audiences = ["https://xcache.cmsaf-jh.unl.edu"] } },
@@ -294,8 +295,8 @@ public sealed class FacilityBuilderTests
         var result = FacilityBuilder.Build(facility, Context);
         result["triton"].Enabled.Should().BeFalse();
         result["triton"].Objects.Should().BeEmpty();
-        FacilityStatusHelper.Workloads(result).Select(w => w.ConditionType).Should().NotContain("TritonReady").And.Contain("HubReady");
-        var endpoints = FacilityStatusHelper.Endpoints(facility);
+        result.Components.Where(c => c.Enabled).Select(c => c.ConditionType).Should().NotContain("TritonReady").And.Contain("HubReady");
+        var endpoints = FacilityBuilder.Endpoints(facility);
         endpoints.Hub.Should().Be("https://cmsaf-jh.unl.edu");
         endpoints.Collector.Should().Be("cms-af-condor-cm.cmsaf.svc:9618");
         endpoints.ServiceX.Should().Be("https://servicex.cmsaf-jh.unl.edu");

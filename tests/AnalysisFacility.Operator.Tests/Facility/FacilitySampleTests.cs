@@ -2,6 +2,7 @@ using AnalysisFacility.Operator.Builders.Certificates;
 using AnalysisFacility.Operator.Runtime.Client;
 using AnalysisFacility.Operator.Builders.Facility;
 using k8s;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.Facility;
 
@@ -20,7 +21,7 @@ public sealed class FacilitySampleTests
     [Fact]
     public void The_sample_facility_is_valid_and_builds_every_component()
     {
-        var facility = YamlDocuments.Single<Api.V1Alpha1.AnalysisFacility>(File.ReadAllText(SamplePath()), ApiJson.Options);
+        var facility = YamlDocuments.Single<FacilityResource>(File.ReadAllText(SamplePath()), ApiJson.Options);
         facility.Spec.Hub.Authentication.OAuth!.AuthorizeUrl.Should().Be("https://cms-auth.web.cern.ch/authorize");
         var result = FacilityBuilder.Build(facility, new FacilityContext { IssuerServiceHost = "analysisfacility-operator.af-system.svc", CondorTls = CondorTls(facility) });
         result.Errors.Should().BeEmpty();
@@ -31,6 +32,6 @@ public sealed class FacilitySampleTests
         TritonBuilder.UserCredentialEnvironment(facility.Spec).Select(e => e.ValueFrom.SecretKeyRef.Name).Should().Equal("triton-bucket-users", "triton-bucket-users");
     }
 
-    private static IDictionary<string, byte[]> CondorTls(Api.V1Alpha1.AnalysisFacility facility) =>
+    private static IDictionary<string, byte[]> CondorTls(FacilityResource facility) =>
         HTCondorTls.Ensure(null, FacilityCertificateAuthority.Ensure(null, facility.Metadata.Name, DateTimeOffset.UtcNow).Data, facility, DateTimeOffset.UtcNow).Data;
 }

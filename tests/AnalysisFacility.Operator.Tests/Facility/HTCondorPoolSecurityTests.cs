@@ -6,6 +6,7 @@ using AnalysisFacility.Operator.Builders.Facility;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using k8s;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.Facility;
 
@@ -21,9 +22,9 @@ public sealed class HTCondorPoolSecurityTests
     private const string CiSubject = "b2a7c1f0-3e4d-4f5a-9b8c-7d6e5f4a3b2c";
     private static readonly DateTimeOffset Now = new(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
 
-    private static Api.V1Alpha1.AnalysisFacility Facility(bool external = true)
+    private static FacilityResource Facility(bool external = true)
     {
-        var facility = new Api.V1Alpha1.AnalysisFacility
+        var facility = new FacilityResource
         {
             Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cmsaf", Uid = FacilityUid },
             Spec = new AnalysisFacilitySpec { Tokens = new TokenIssuerSpec { Issuer = Issuer } },
@@ -41,13 +42,13 @@ public sealed class HTCondorPoolSecurityTests
         return facility;
     }
 
-    private static (IDictionary<string, byte[]> Ca, IDictionary<string, byte[]> Tls) Certificates(Api.V1Alpha1.AnalysisFacility facility, DateTimeOffset? at = null)
+    private static (IDictionary<string, byte[]> Ca, IDictionary<string, byte[]> Tls) Certificates(FacilityResource facility, DateTimeOffset? at = null)
     {
         var ca = FacilityCertificateAuthority.Ensure(null, facility.Metadata.Name, at ?? Now).Data;
         return (ca, HTCondorTls.Ensure(null, ca, facility, at ?? Now).Data);
     }
 
-    private static FacilityContext Context(Api.V1Alpha1.AnalysisFacility facility, params string[] users) => new()
+    private static FacilityContext Context(FacilityResource facility, params string[] users) => new()
     {
         IssuerServiceHost = "analysisfacility-operator.af-system.svc",
         ScitokensIdentities = users.Select(u => new ScitokensIdentity(SubjectIds.For(FacilityUid, u), u)).ToList(),
@@ -55,7 +56,7 @@ public sealed class HTCondorPoolSecurityTests
         NewSecretValue = bytes => new string('x', bytes),
     };
 
-    private static Dictionary<string, string> Config(Api.V1Alpha1.AnalysisFacility facility, params string[] users) =>
+    private static Dictionary<string, string> Config(FacilityResource facility, params string[] users) =>
         HTCondorBuilder.GenerateConfig(facility, Context(facility, users));
 
     /// <summary>The value of a knob as the config parser sees it: the last "NAME = value" line of the file.</summary>

@@ -1,12 +1,13 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Facility;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.Facility;
 
 public sealed class MlflowBuilderTests
 {
-    private static ComponentObjects Build(Api.V1Alpha1.AnalysisFacility? facility = null) =>
+    private static ComponentObjects Build(FacilityResource? facility = null) =>
         FacilityBuilder.Build(facility ?? FacilityBuilderTests.Facility(), FacilityBuilderTests.Context)["mlflow"];
 
     private static V1PodSpec Pod(ComponentObjects mlflow) =>

@@ -1,19 +1,20 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Builders.Facility;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.Facility;
 
 public sealed class ServiceXBuilderTests
 {
-    private static ComponentObjects Build(Api.V1Alpha1.AnalysisFacility facility) => FacilityBuilder.Build(facility, FacilityBuilderTests.Context)["servicex"];
+    private static ComponentObjects Build(FacilityResource facility) => FacilityBuilder.Build(facility, FacilityBuilderTests.Context)["servicex"];
 
     private static T Named<T>(ComponentObjects component, string name) where T : k8s.IKubernetesObject<V1ObjectMeta> =>
         component.Objects.OfType<T>().Single(o => o.Metadata.Name == name);
 
     private static string AppConf(ComponentObjects servicex) => Named<V1ConfigMap>(servicex, "cms-af-servicex-config").Data["app.conf"];
 
-    private static Api.V1Alpha1.AnalysisFacility WithRucio()
+    private static FacilityResource WithRucio()
     {
         var facility = FacilityBuilderTests.Facility();
         facility.Spec.Rucio = new RucioSpec { Enabled = true, Host = "https://cms-rucio.cern.ch", AuthHost = "https://cms-rucio-auth.cern.ch" };

@@ -5,7 +5,7 @@ using AnalysisFacility.Operator.Controllers.Facility;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using k8s;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.FacilityController;
 
@@ -13,7 +13,7 @@ public sealed class FacilityPlanningTests
 {
     private static readonly DateTime Now = new(2025, 1, 1, 12, 0, 0, DateTimeKind.Utc);
 
-    private static AF Facility() => new()
+    private static FacilityResource Facility() => new()
     {
         Metadata = new V1ObjectMeta { Name = "af", NamespaceProperty = "ns", Uid = "uid-1", Generation = 3 },
         Spec = new AnalysisFacilitySpec

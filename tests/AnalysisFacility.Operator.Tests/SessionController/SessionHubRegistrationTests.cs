@@ -1,7 +1,7 @@
 using AnalysisFacility.Operator.Api.V1Alpha1;
 using AnalysisFacility.Operator.Controllers.Sessions;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.SessionController;
 
@@ -13,7 +13,7 @@ public class SessionHubRegistrationTests
         Spec = new UserSessionSpec { FacilityRef = "cms-af", User = new SessionUser { Name = "sam.albin@unl.edu" }, HubEnvSecretName = hubEnv },
     };
 
-    private static AF Facility(bool hub) => new()
+    private static FacilityResource Facility(bool hub) => new()
     {
         Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cmsaf" },
         Spec = new AnalysisFacilitySpec { Hub = new HubSpec { Enabled = hub } },

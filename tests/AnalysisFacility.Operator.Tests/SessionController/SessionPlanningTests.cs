@@ -1,14 +1,17 @@
+using AnalysisFacility.Operator.Builders.Common;
 using System.Text;
 using AnalysisFacility.Operator.Api.V1Alpha1;
+using AnalysisFacility.Operator.Builders.Facility;
 using AnalysisFacility.Operator.Builders.Sessions;
 using AnalysisFacility.Operator.Builders.Tokens;
 using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.Sessions;
 using AnalysisFacility.Operator.Tokens.Issuance;
 using AnalysisFacility.Operator.Tokens.Keys;
+using AnalysisFacility.Operator.Runtime.Apply;
 using AnalysisFacility.Operator.Runtime.Cache;
 using k8s.Models;
-using AF = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.SessionController;
 
@@ -16,7 +19,7 @@ public class SessionPlanningTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
 
-    private static AF Facility(Action<AnalysisFacilitySpec>? edit = null)
+    private static FacilityResource Facility(Action<AnalysisFacilitySpec>? edit = null)
     {
         var spec = new AnalysisFacilitySpec
         {
@@ -24,7 +27,7 @@ public class SessionPlanningTests
             UserStore = new UserStoreSpec { Enabled = true, Users = [new StoreUserMapping { User = "alice", StoreName = "alice-store" }] },
         };
         edit?.Invoke(spec);
-        return new AF { Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cms", Uid = Guid.NewGuid().ToString() }, Spec = spec };
+        return new FacilityResource { Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "cms", Uid = Guid.NewGuid().ToString() }, Spec = spec };
     }
 
     private static UserSession Session(string user, Action<UserSessionSpec>? edit = null)
@@ -72,8 +75,12 @@ public class SessionPlanningTests
     public void Every_object_is_owned_by_the_session_and_the_pod_gets_the_token_delivery()
     {
         var session = Session("alice");
-        var plan = SessionPlanning.Plan(session, Facility(), null);
-        plan.Build.Objects!.All().Should().OnlyContain(o => o.Metadata.OwnerReferences.Single().Uid == session.Metadata.Uid);
+        var facility = Facility(f => f.Hub.Authentication = new HubAuthentication { Type = "dummy" });
+        var plan = SessionPlanning.Plan(session, facility, null);
+        // Owner references are the applier's (the reconciler applies every object owned by the session); render shows them.
+        plan.Build.Objects!.All().Should().OnlyContain(o => o.Metadata.OwnerReferences == null || o.Metadata.OwnerReferences.Count == 0);
+        SessionRendering.Render(session, new RenderSet { Facilities = [facility], Sessions = [session] }, new OperatorSettings())
+            .Should().OnlyContain(o => o.Metadata.OwnerReferences.Single().Uid == session.Metadata.Uid);
         var pod = plan.Build.Objects.Pod;
         pod.Spec.InitContainers.Select(c => c.Name).Should().Equal(TokenDelivery.InitContainerName, SessionStoreWait.InitContainerName);
         pod.Spec.Volumes.Should().Contain(v => v.Secret != null && v.Secret.SecretName == TokenDelivery.SecretName("cms-af", "alice"));
@@ -82,6 +89,44 @@ public class SessionPlanningTests
     }
 
     private const long facilityRunAsUser = 1000;
+
+    [Theory]
+    [InlineData("facility")]
+    [InlineData("experiment")]
+    public void With_an_identity_provider_login_the_pod_has_both_tokens_and_HTCondor_always_the_facility_one(string sessionToken)
+    {
+        var facility = Facility(f => f.Tokens.SessionToken = sessionToken); // hub authentication oauth, the default
+        var plan = SessionPlanning.Plan(Session("alice"), facility, null);
+        var pod = plan.Build.Objects!.Pod;
+        var sources = pod.Spec.Volumes.Single(v => v.Projected is not null).Projected.Sources;
+        sources.Select(s => (s.Secret.Name, s.Secret.Optional == true)).Should().Equal(
+            (TokenDelivery.SecretName("cms-af", "alice"), false),
+            (ExperimentTokenSecret.Name("cms-af", "alice"), true)); // a session without a login's token still starts
+        var env = pod.Spec.Containers.Single(c => c.Name == SessionBuilder.NotebookContainer).Env.ToDictionary(e => e.Name, e => e.Value);
+        var experimentIsSessionToken = sessionToken == "experiment";
+        var facilityFile = experimentIsSessionToken ? TokenDelivery.FacilityTokenFile(facilityRunAsUser) : TokenDelivery.TokenFile(facilityRunAsUser);
+        var experimentFile = experimentIsSessionToken ? TokenDelivery.TokenFile(facilityRunAsUser) : TokenDelivery.ExperimentTokenFile(facilityRunAsUser);
+        env["BEARER_TOKEN_FILE"].Should().Be(TokenDelivery.TokenFile(facilityRunAsUser), "discovery's own file holds the session token");
+        env[TokenDelivery.FacilityTokenVariable].Should().Be(facilityFile);
+        env[TokenDelivery.ExperimentTokenVariable].Should().Be(experimentFile);
+        env["_condor_SCITOKENS_FILE"].Should().Be(facilityFile, "the schedd trusts the facility's issuer");
+        plan.Build.Objects.ClientConfig.Data["_condor_SCITOKENS_FILE"].Should().Be(facilityFile);
+        var helper = pod.Spec.InitContainers.Single(c => c.Name == TokenDelivery.InitContainerName).Env.ToDictionary(e => e.Name, e => e.Value);
+        (helper["DEST"], helper["DEST2"], helper["LINK_TO"]).Should().Be((facilityFile, experimentFile, TokenDelivery.TokenFile(facilityRunAsUser)));
+    }
+
+    [Fact]
+    public void Without_an_identity_provider_login_there_is_no_experiment_token_and_choosing_it_is_an_error()
+    {
+        var dummy = Facility(f => f.Hub.Authentication = new HubAuthentication { Type = "dummy" });
+        var env = SessionPlanning.Plan(Session("alice"), dummy, null).Build.Objects!.Pod.Spec.Containers.Single(c => c.Name == SessionBuilder.NotebookContainer).Env;
+        env.Should().NotContain(e => e.Name == TokenDelivery.ExperimentTokenVariable);
+        HubBuilder.Validate(Facility(f =>
+        {
+            f.Hub.Authentication = new HubAuthentication { Type = "dummy" };
+            f.Tokens.SessionToken = "experiment";
+        }).Spec).Should().ContainSingle(e => e.Contains("sessionToken 'experiment'") && e.Contains("oauth"));
+    }
 
     [Fact]
     public void Client_configuration_comes_from_the_facility_spec_before_any_status_is_written()
@@ -113,7 +158,7 @@ public class SessionPlanningTests
         };
         var after = SessionPlanning.Plan(session, facility, null).Build.Objects!.Pod;
 
-        SessionPlanning.AppliedHash(after).Should().Be(SessionPlanning.AppliedHash(before));
+        Applier.Hash(after, ApiJson.Options).Should().Be(Applier.Hash(before, ApiJson.Options));
     }
 
     [Fact]
@@ -131,7 +176,7 @@ public class SessionPlanningTests
 
         // The admin enables MLflow: the environment the server starts with changes, the session's own choices do not.
         var facilityEdit = SessionPlanning.Plan(session, Facility(s => s.Mlflow.Enabled = true), null).Build.Objects!.Pod;
-        SessionPlanning.AppliedHash(facilityEdit).Should().NotBe(SessionPlanning.AppliedHash(pod));
+        Applier.Hash(facilityEdit, ApiJson.Options).Should().NotBe(Applier.Hash(pod, ApiJson.Options));
         Annotation(facilityEdit, SessionBuilder.SessionSpecHashAnnotation).Should().Be(Annotation(pod, SessionBuilder.SessionSpecHashAnnotation));
         Annotation(facilityEdit, SessionBuilder.ClientEnvironmentHashAnnotation).Should().NotBe(Annotation(pod, SessionBuilder.ClientEnvironmentHashAnnotation));
 
@@ -141,7 +186,7 @@ public class SessionPlanningTests
 
         // Groups, ttl and Dask never reach the pod: the same pod, not even a new hash.
         var unrelated = SessionPlanning.Plan(Alice(s => { s.Ttl = "2h"; s.User.Groups = ["/cms", "/cms/higgs"]; }), Facility(), null).Build.Objects!.Pod;
-        SessionPlanning.AppliedHash(unrelated).Should().Be(SessionPlanning.AppliedHash(pod));
+        Applier.Hash(unrelated, ApiJson.Options).Should().Be(Applier.Hash(pod, ApiJson.Options));
     }
 
     [Fact]
@@ -153,7 +198,7 @@ public class SessionPlanningTests
         plan.Dask!.Spec.Adaptive!.Maximum.Should().Be(5);
         plan.Dask.Spec.Adaptive.Minimum.Should().Be(5);
         plan.Dask.Spec.User.Should().Be("alice");
-        plan.DaskSchedulerAddress.Should().Be($"tls://{SessionPlanning.DaskClusterName(session.Metadata.Name)}-scheduler.cms.svc.cluster.local:8786");
+        plan.DaskSchedulerAddress.Should().Be($"tls://{SessionNames.DaskCluster(session.Metadata.Name)}-scheduler.cms.svc.cluster.local:8786");
 
         var observed = new DaskCluster { Status = new DaskClusterStatus { SchedulerAddress = "tls://elsewhere:8786" } };
         SessionPlanning.Plan(session, facility, observed).DaskSchedulerAddress.Should().Be("tls://elsewhere:8786");
@@ -176,7 +221,7 @@ public class SessionPlanningTests
     }
 
     /// <summary>Alice's session of a facility with one active key, and her token request.</summary>
-    private static (AF Facility, IssuerSettings Settings, KeyRing Ring, UserSession Session, TokenRequest Request, string Hash) TokenSetup()
+    private static (FacilityResource Facility, IssuerSettings Settings, KeyRing Ring, UserSession Session, TokenRequest Request, string Hash) TokenSetup()
     {
         var facility = Facility();
         var settings = IssuerSettings.FromSpec(facility.Spec.Tokens, facility.Metadata.Uid).ValueOrThrow();

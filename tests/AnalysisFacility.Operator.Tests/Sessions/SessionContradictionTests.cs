@@ -3,13 +3,14 @@ using AnalysisFacility.Operator.Builders.Facility;
 using AnalysisFacility.Operator.Builders.Sessions;
 using AnalysisFacility.Operator.Controllers.Sessions;
 using static AnalysisFacility.Operator.Tests.Sessions.SessionFixtures;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.Sessions;
 
 /// <summary>Sessions whose parts are each valid but contradict each other or the facility.</summary>
 public class SessionContradictionTests
 {
-    private static IReadOnlyList<string> Errors(UserSession session, AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility facility, string? storeName = "salbin") =>
+    private static IReadOnlyList<string> Errors(UserSession session, FacilityResource facility, string? storeName = "salbin") =>
         new SessionBuilder(new TokenDeliveryDouble()).Build(session, facility, Context(storeName)).Errors;
 
     [Fact]

@@ -13,6 +13,7 @@ internal sealed class TokenDeliveryDouble : ISessionTokenDelivery
 {
     public List<SessionTokenTarget> Calls { get; } = [];
     public string TokenFilePath => "/etc/analysisfacility/token/bt_u1000";
+    public string FacilityTokenFilePath => TokenFilePath;
 
     public void Decorate(SessionTokenTarget target)
     {

@@ -5,6 +5,7 @@ using AnalysisFacility.Operator.Builders.XCache;
 using AnalysisFacility.Operator.Controllers;
 using AnalysisFacility.Operator.Controllers.XCache;
 using k8s.Models;
+using FacilityResource = AnalysisFacility.Operator.Api.V1Alpha1.AnalysisFacility;
 
 namespace AnalysisFacility.Operator.Tests.XCacheController;
 
@@ -24,7 +25,7 @@ public sealed class XCacheRenderingTests
     {
         Facilities =
         [
-            new Api.V1Alpha1.AnalysisFacility
+            new FacilityResource
             {
                 Metadata = new V1ObjectMeta { Name = "cms-af", NamespaceProperty = "af", Uid = "u1" },
                 Spec = new AnalysisFacilitySpec { Tokens = new TokenIssuerSpec { Issuer = "https://af.example.org/issuer", AllowAnyAudience = true, Audiences = ["https://xcache.example.org"] } },
@@ -35,7 +36,7 @@ public sealed class XCacheRenderingTests
     [Fact]
     public void Renders_the_cache_trusting_the_facility_issuer_and_its_audiences()
     {
-        var objects = XCacheRendering.Render(Instance(), Set, new OperatorSettings());
+        var objects = XCachePlanning.Render(Instance(), Set);
         objects.Select(o => o.Kind).Should().BeEquivalentTo(["ConfigMap", "Service", "Service", "StatefulSet", "Secret"]);
         var scitokens = objects.OfType<V1ConfigMap>().Single().Data[XCacheLayout.ScitokensConfigFile];
         scitokens.Should().Contain("https://af.example.org/issuer").And.Contain("https://xcache.example.org").And.Contain("https://wlcg.cern.ch/jwt/v1/any");
@@ -44,7 +45,7 @@ public sealed class XCacheRenderingTests
     [Fact]
     public void Watermarks_out_of_order_are_refused()
     {
-        FluentActions.Invoking(() => XCacheRendering.Render(Instance("0.97", "0.95"), Set, new OperatorSettings()))
+        FluentActions.Invoking(() => XCachePlanning.Render(Instance("0.97", "0.95"), Set))
             .Should().Throw<ArgumentException>().WithMessage("*spec.watermarks*");
     }
 

@@ -1,0 +1,3 @@
+namespace AnalysisFacility.Operator.Runtime.Cache;
+
+public enum InformerEventType { Added, Modified, Deleted, Resync }
